@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from crisp_lint.repo import RepoView
 
 
-class Phase(str, Enum):
+class Phase(StrEnum):
     """The CRISP-ML phases in lifecycle order, plus ``general`` for repo-wide rules."""
 
     BUSINESS_UNDERSTANDING = "business-understanding"
@@ -54,7 +54,7 @@ CODE_PREFIX: dict[Phase, str] = {
 }
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
