@@ -1,0 +1,156 @@
+"""Answers given on the command line: read them, check them early, explain Copier's verdicts.
+
+Copier validates every answer itself (the validators live in ``copier.yml``) and raises a
+bare ``ValueError`` with a traceback when one is wrong. This module gathers the answers from
+``--data`` and ``--data-file``, catches the mistakes Copier would not name well (a typo in a
+question name, text where a number belongs), and turns Copier's validation errors into one
+line that names the question and the fix.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+QUESTIONNAIRE_FILES = ("copier.yml", "copier.yaml")
+
+# Copier's own messages: "Validation error for question 'x': ..." and
+# "Invalid choice for 'x': ...".
+_COPIER_ANSWER_ERROR = re.compile(
+    r"^(?:Validation error for question|Invalid choice for) '(?P<question>[^']+)': (?P<detail>.*)$",
+    re.DOTALL,
+)
+
+
+class AnswerError(ValueError):
+    """An answer that cannot be used; the message names the question or file and the fix."""
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    """The questions of a template (name -> declared type) and its skip-if-exists patterns."""
+
+    types: Mapping[str, str]
+    skip_if_exists: tuple[str, ...]
+
+
+class _TolerantLoader(yaml.SafeLoader):
+    """Reads copier.yml while leaving Copier's own tags (such as ``!include``) unresolved."""
+
+
+_TolerantLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def read_questionnaire(template: str) -> Questionnaire | None:
+    """The questionnaire of a template in a local folder, or None when it cannot be read.
+
+    Remote templates and unreadable files yield None: the early checks are then skipped and
+    Copier's own validation still applies.
+    """
+    folder = Path(template)
+    for name in QUESTIONNAIRE_FILES:
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            # A SafeLoader subclass: no arbitrary objects.
+            content = yaml.load(path.read_text(encoding="utf-8"), Loader=_TolerantLoader)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            return None
+        if not isinstance(content, dict):
+            return None
+        types = {
+            key: str(spec.get("type", "str")) if isinstance(spec, dict) else "str"
+            for key, spec in content.items()
+            if isinstance(key, str) and not key.startswith("_")
+        }
+        skip = content.get("_skip_if_exists") or []
+        patterns = tuple(str(item) for item in skip) if isinstance(skip, list) else ()
+        return Questionnaire(types, patterns)
+    return None
+
+
+def parse_data_pairs(pairs: Iterable[str]) -> dict[str, str]:
+    """``["metric=rmse", ...]`` -> ``{"metric": "rmse", ...}``; the value may contain ``=``."""
+    answers: dict[str, str] = {}
+    for pair in pairs:
+        name, separator, value = pair.partition("=")
+        if not separator or not name.strip():
+            raise AnswerError(f"--data {pair!r}: write it as QUESTION=VALUE, e.g. metric=rmse")
+        answers[name.strip()] = value
+    return answers
+
+
+def read_data_file(path: Path) -> dict[str, Any]:
+    """Answers from a YAML file holding a mapping of question names to values."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise AnswerError(f"{path}: cannot read the answers file ({error})") from None
+    try:
+        content = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        where = ""
+        mark = getattr(error, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        raise AnswerError(
+            f"{path}: not valid YAML{where}; fix the syntax (one `question: value` per line)"
+        ) from None
+    if content is None:
+        return {}
+    if not isinstance(content, dict) or not all(isinstance(key, str) for key in content):
+        raise AnswerError(f"{path}: expected a mapping of question names to answers")
+    return content
+
+
+def check_answers(answers: Mapping[str, Any], questionnaire: Questionnaire) -> None:
+    """Reject unknown question names and non-numeric answers to numeric questions."""
+    unknown = sorted(set(answers) - set(questionnaire.types))
+    if unknown:
+        known = ", ".join(sorted(questionnaire.types))
+        raise AnswerError(
+            f"{', '.join(unknown)}: not a question of this template; the questions are: {known}"
+        )
+    for name, value in answers.items():
+        kind = questionnaire.types[name]
+        if kind in {"float", "int"} and not _is_number(value, kind):
+            example = "0.9" if kind == "float" else "3"
+            raise AnswerError(f"{name}: {value!r} is not a number; give one, e.g. {name}={example}")
+        # Copier reads any unknown word as true; "maybe" must not become a yes.
+        if kind == "bool" and not _is_yes_or_no(value):
+            raise AnswerError(f"{name}: {value!r} is not a yes or no; answer true or false")
+
+
+_YES_OR_NO = {"true", "false", "yes", "no", "on", "off", "y", "n", "1", "0"}
+
+
+def _is_yes_or_no(value: Any) -> bool:
+    return isinstance(value, bool) or str(value).strip().lower() in _YES_OR_NO
+
+
+def _is_number(value: Any, kind: str) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        number = float(value) if kind == "float" else int(value)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(number)
+
+
+def explain_copier_error(error: BaseException) -> str | None:
+    """One line for a Copier answer-validation error, or None if it is not one."""
+    match = _COPIER_ANSWER_ERROR.match(str(error).strip())
+    if match is None:
+        return None
+    detail = " ".join(match["detail"].split())
+    if " is not in [" in detail:
+        detail += ": choose one of those"
+    return f"bad answer for {match['question']}: {detail}"

@@ -1,0 +1,281 @@
+"""``crisp-ml new``: generate a CRISP-ML project from the Copier template.
+
+A thin, careful wrapper around ``copier.run_copy``: answers are checked before anything is
+written, errors are one line naming the question or file and the fix (never a traceback),
+a failed run leaves no half-written project behind, and a non-interactive run never
+overwrites an existing file (Copier would need to ask first).
+
+After a successful copy the project gets ``git init`` (DVC needs a git repository), but no
+commit: the first commit is the team's, made after they have looked at what was generated,
+with their own identity.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import pathspec
+
+from .answers import (
+    AnswerError,
+    Questionnaire,
+    check_answers,
+    explain_copier_error,
+    parse_data_pairs,
+    read_data_file,
+    read_questionnaire,
+)
+from .template_source import default_template
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+GIT_TIMEOUT_SECONDS = 30
+MAX_MESSAGE_CHARS = 400
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print one line (errors from git or Jinja span several) and exit with ``code``."""
+    line = " ".join(message.split())
+    if len(line) > MAX_MESSAGE_CHARS:
+        line = line[: MAX_MESSAGE_CHARS - 3] + "..."
+    click.echo(f"crisp-ml new: {line}", err=True)
+    sys.exit(code)
+
+
+@click.command()
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option(
+    "--template",
+    metavar="SRC",
+    help="Template to use: a local folder or a git URL. Default: $CRISP_ML_TEMPLATE, else "
+    "the template beside this installation, else the published one.",
+)
+@click.option(
+    "--vcs-ref",
+    metavar="REF",
+    help="Template version (git tag, branch or commit). Default: the newest release tag; "
+    "for the template beside this installation, its current working tree (HEAD).",
+)
+@click.option(
+    "--defaults", is_flag=True, help="Use the default answer of every question not given."
+)
+@click.option(
+    "--data",
+    "data_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Answer a question, e.g. --data ml_task=regression. Repeatable.",
+)
+@click.option(
+    "--data-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="YAML file of answers (question: value). --data wins over it.",
+)
+@click.option(
+    "--git/--no-git",
+    default=True,
+    show_default=True,
+    help="Run `git init` in the new project when it is not inside a git repository.",
+)
+@click.option("--quiet", is_flag=True, help="Do not list the files written.")
+def new(
+    dest: Path,
+    template: str | None,
+    vcs_ref: str | None,
+    defaults: bool,
+    data_pairs: tuple[str, ...],
+    data_file: Path | None,
+    git: bool,
+    quiet: bool,
+) -> None:
+    """Generate a new CRISP-ML project in DEST."""
+    source = template or default_template()
+    if vcs_ref is None and template is None and Path(source).is_dir():
+        # The template beside the running code: use it as it is, so code and template match.
+        vcs_ref = "HEAD"
+    try:
+        answers = gather_answers(data_file, data_pairs)
+        questionnaire = read_questionnaire(source)
+        if questionnaire is not None:
+            check_answers(answers, questionnaire)
+    except AnswerError as error:
+        fail(str(error))
+    check_destination(dest)
+
+    can_ask = sys.stdin.isatty()
+    if not can_ask and not defaults:
+        fail(
+            "no terminal to ask the questions on: add --defaults "
+            "(and --data/--data-file for the answers that differ)"
+        )
+    if not can_ask and is_non_empty_dir(dest):
+        refuse_overwrites(source, dest, answers, vcs_ref, questionnaire)
+
+    was_empty_dir = dest.is_dir() and not is_non_empty_dir(dest)
+    try:
+        copy(source, dest, answers, vcs_ref, defaults=defaults, quiet=quiet)
+    except BaseException:
+        # Copier removes a folder it created itself; an empty one we were given, we empty.
+        if was_empty_dir:
+            remove_contents(dest)
+        raise
+    if git:
+        init_git(dest)
+
+
+def gather_answers(data_file: Path | None, data_pairs: tuple[str, ...]) -> dict[str, Any]:
+    answers: dict[str, Any] = read_data_file(data_file) if data_file else {}
+    answers.update(parse_data_pairs(data_pairs))
+    return answers
+
+
+def check_destination(dest: Path) -> None:
+    if dest.exists() and not dest.is_dir():
+        fail(f"{dest}: exists and is not a folder; choose a new or empty folder")
+
+
+def is_non_empty_dir(path: Path) -> bool:
+    return path.is_dir() and any(path.iterdir())
+
+
+def remove_contents(folder: Path) -> None:
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+@contextmanager
+def copier_errors_reported(quiet: bool) -> Iterator[None]:
+    """Turn Copier's exceptions into one-line messages and exit codes, its warnings into notes."""
+    from copier.errors import (
+        CopierAnswersInterrupt,
+        CopierError,
+        CopierWarning,
+        DirtyLocalWarning,
+    )
+    from plumbum import ProcessExecutionError  # how Copier reports a failed git command
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CopierWarning)
+        try:
+            yield
+        except (KeyboardInterrupt, CopierAnswersInterrupt):
+            fail("interrupted; nothing was generated", EXIT_INTERRUPTED)
+        except ValueError as error:
+            if (message := explain_copier_error(error)) is not None:
+                fail(message)
+            fail(f"generation failed: {error}", EXIT_FAILED)
+        except CopierError as error:
+            fail(str(error).strip() or type(error).__name__, EXIT_USAGE)
+        except ProcessExecutionError as error:
+            last_line = (str(error.stderr).strip().splitlines() or ["no error output"])[-1]
+            fail(f"git failed while reading the template: {last_line}", EXIT_FAILED)
+        except Exception as error:
+            fail(f"generation failed: {type(error).__name__}: {error}", EXIT_FAILED)
+    for warning in [] if quiet else caught:
+        if issubclass(warning.category, DirtyLocalWarning):
+            click.echo("crisp-ml new: note: the template's uncommitted changes were used", err=True)
+        elif issubclass(warning.category, CopierWarning):
+            click.echo(f"crisp-ml new: warning: {' '.join(str(warning.message).split())}", err=True)
+
+
+def copy(
+    source: str,
+    dest: Path,
+    answers: Mapping[str, Any],
+    vcs_ref: str | None,
+    *,
+    defaults: bool,
+    quiet: bool,
+) -> None:
+    import copier  # heavy (~0.3 s): only once a project is really generated
+
+    with copier_errors_reported(quiet):
+        copier.run_copy(
+            source,
+            dest,
+            data=dict(answers),
+            vcs_ref=vcs_ref,
+            defaults=defaults,
+            quiet=quiet,
+            unsafe=False,
+            overwrite=False,
+        )
+
+
+def refuse_overwrites(
+    source: str,
+    dest: Path,
+    answers: Mapping[str, Any],
+    vcs_ref: str | None,
+    questionnaire: Questionnaire | None,
+) -> None:
+    """Without a terminal Copier cannot ask before overwriting: find conflicts beforehand.
+
+    Renders into a scratch folder and compares. Files the template skips when they exist,
+    and files identical to what would be written, are no conflict.
+    """
+    skip = pathspec.GitIgnoreSpec.from_lines(questionnaire.skip_if_exists if questionnaire else ())
+    with tempfile.TemporaryDirectory(prefix="crisp-ml-new-") as scratch:
+        rendered = Path(scratch) / "project"
+        copy(source, rendered, answers, vcs_ref, defaults=True, quiet=True)
+        conflicts = [
+            relative
+            for path in sorted(rendered.rglob("*"))
+            if path.is_file()
+            and (relative := path.relative_to(rendered).as_posix()) != ".copier-answers.yml"
+            and not skip.match_file(relative)
+            and (dest / relative).exists()
+            and not filecmp.cmp(path, dest / relative, shallow=False)
+        ]
+    if conflicts:
+        listed = ", ".join(conflicts[:10]) + (" ..." if len(conflicts) > 10 else "")
+        fail(
+            f"{dest}: would overwrite {len(conflicts)} existing file(s): {listed}. "
+            "Move them away, or run in a terminal, where Copier asks before each overwrite"
+        )
+
+
+def init_git(dest: Path) -> None:
+    """``git init`` unless ``dest`` already lies in a git work tree; never commits."""
+    git = shutil.which("git")
+    if git is None:
+        click.echo("crisp-ml new: git not found; run `git init` yourself (DVC needs it)", err=True)
+        return
+    try:
+        inside = subprocess.run(
+            [git, "-C", str(dest), "rev-parse", "--is-inside-work-tree"],
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            check=False,
+        )
+        if inside.returncode == 0 and inside.stdout.strip() == "true":
+            return
+        subprocess.run(
+            [git, "init", "--quiet", str(dest)],
+            capture_output=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        click.echo(f"crisp-ml new: `git init` failed ({error}); run it yourself", err=True)
+        return
+    click.echo(
+        f"Initialised a git repository in {dest} (nothing committed yet: review the files, "
+        "then `git add -A && git commit`).",
+        err=True,
+    )
