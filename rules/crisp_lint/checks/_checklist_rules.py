@@ -1,0 +1,255 @@
+"""The QA checklist rules, generated once per phase from one definition.
+
+Every phase gets the same eight rules, numbered ``<prefix>101`` to ``<prefix>108``. Together
+they check every workflow step at least through its checklist row: status set, evidence
+present and real, sign-off and date recorded, and a reason for ``n/a``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from crisp_lint.checklist import Checklist, ChecklistRow
+from crisp_lint.model import Phase, Problem, rule
+from crisp_lint.workflow import PHASE_TITLES, steps_of
+
+if TYPE_CHECKING:
+    from crisp_lint.repo import RepoView
+
+CHECKLIST_FILE = "CHECKLIST.md"
+# Evidence files that may still carry the template's placeholder marker.
+DOCUMENT_SUFFIXES = frozenset(
+    {".md", ".markdown", ".rst", ".txt", ".yaml", ".yml", ".toml", ".json", ".py", ".html"}
+)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_QA_PRINCIPLE = (
+    "CRISP-ML: each step must go over a quality assurance procedure so that errors are"
+    " caught as early as possible"
+)
+
+RowCheck = Callable[["RepoView", Checklist, ChecklistRow], Iterator[Problem]]
+
+
+def checklist_path(phase: Phase) -> str:
+    return f"{phase.folder}/{CHECKLIST_FILE}"
+
+
+def _structure(repo: RepoView, phase: Phase) -> Iterator[Problem]:
+    path = checklist_path(phase)
+    if not repo.exists(path):
+        yield Problem(path, "the phase's QA checklist is missing")
+        return
+    checklist = repo.checklist(phase)
+    if checklist is None:
+        return  # unreadable: the repository view reports why
+    for line, message in checklist.errors:
+        yield Problem(path, message, line)
+
+
+def _coverage(repo: RepoView, phase: Phase) -> Iterator[Problem]:
+    checklist = repo.checklist(phase)
+    if checklist is None:
+        return
+    path = checklist_path(phase)
+    expected = {step.id: step for step in steps_of(phase)}
+    known = f"{next(iter(expected))}..{list(expected)[-1]}"
+    seen: set[str] = set()
+    for row in checklist.rows:
+        if row.id not in expected:
+            yield Problem(path, f"unknown step id {row.id!r}: this phase has {known}", row.line)
+        elif row.id in seen:
+            yield Problem(path, f"step {row.id} has more than one row: keep one", row.line)
+        seen.add(row.id)
+    for step_id, step in expected.items():
+        if step_id not in seen:
+            yield Problem(path, f"step {step_id} ({step.text}) has no row: add it")
+
+
+def _open(repo: RepoView, checklist: Checklist, row: ChecklistRow) -> Iterator[Problem]:
+    if row.status == "open":
+        yield Problem(checklist.path, f"step {row.id} ({row.step}) is still open", row.line)
+
+
+def _done_without_evidence(
+    repo: RepoView, checklist: Checklist, row: ChecklistRow
+) -> Iterator[Problem]:
+    if row.status == "done" and not row.evidence:
+        yield Problem(checklist.path, f"step {row.id} is done but names no evidence", row.line)
+
+
+def _evidence_missing(repo: RepoView, checklist: Checklist, row: ChecklistRow) -> Iterator[Problem]:
+    if row.status != "done":
+        return
+    for evidence in row.evidence:
+        if _outside_repository(evidence):
+            yield Problem(
+                checklist.path,
+                f"step {row.id}: evidence {evidence!r} must be a path inside the repository",
+                row.line,
+            )
+        elif not (repo.exists(evidence) or repo.is_dvc_managed(evidence)):
+            yield Problem(
+                checklist.path, f"step {row.id}: evidence {evidence} does not exist", row.line
+            )
+
+
+def _evidence_placeholder(
+    repo: RepoView, checklist: Checklist, row: ChecklistRow
+) -> Iterator[Problem]:
+    if row.status != "done":
+        return
+    for evidence in row.evidence:
+        if _is_document(repo, evidence) and repo.has_placeholder(evidence):
+            yield Problem(
+                checklist.path,
+                f"step {row.id}: evidence {evidence} still contains TODO(crisp) placeholders",
+                row.line,
+            )
+
+
+def _sign_off(repo: RepoView, checklist: Checklist, row: ChecklistRow) -> Iterator[Problem]:
+    if row.status not in ("done", "n/a"):
+        return
+    if not row.signed_off_by:
+        yield Problem(checklist.path, f"step {row.id} is {row.status} but not signed off", row.line)
+    if not row.date:
+        yield Problem(checklist.path, f"step {row.id} is {row.status} but has no date", row.line)
+    elif not _is_iso_date(row.date):
+        yield Problem(
+            checklist.path,
+            f"step {row.id}: date {row.date!r} is not an ISO date (YYYY-MM-DD)",
+            row.line,
+        )
+
+
+def _not_applicable_without_reason(
+    repo: RepoView, checklist: Checklist, row: ChecklistRow
+) -> Iterator[Problem]:
+    if row.status == "n/a" and not row.notes:
+        yield Problem(checklist.path, f"step {row.id} is n/a without a reason in Notes", row.line)
+
+
+def _is_document(repo: RepoView, evidence: str) -> bool:
+    """Evidence a person writes, so it may hold a placeholder: a text file in git, not a
+    folder, not data managed by DVC and not a binary such as a PDF."""
+    if _outside_repository(evidence) or repo.is_dvc_managed(evidence):
+        return False
+    suffix = posixpath.splitext(evidence)[1].lower()
+    return (not suffix or suffix in DOCUMENT_SUFFIXES) and repo.is_file(evidence)
+
+
+def _outside_repository(evidence: str) -> bool:
+    return evidence.startswith("/") or ".." in evidence.split("/") or "://" in evidence
+
+
+def _is_iso_date(text: str) -> bool:
+    if not _ISO_DATE.match(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class _RowRule:
+    number: int
+    title: str
+    why: str
+    fix: str
+    check: RowCheck
+
+
+_ROW_RULES: tuple[_RowRule, ...] = (
+    _RowRule(
+        103,
+        "checklist item is open",
+        "an open item is work the phase has not finished",
+        "do the step, then set Status to done with evidence, or to n/a with a reason",
+        _open,
+    ),
+    _RowRule(
+        104,
+        "done item without evidence",
+        "a done item must point at the artefact that proves it",
+        "put the path of the artefact in the Evidence cell",
+        _done_without_evidence,
+    ),
+    _RowRule(
+        105,
+        "evidence path does not exist",
+        "evidence that is not in the repository proves nothing",
+        "fix the path, or commit (or `dvc add`) the artefact",
+        _evidence_missing,
+    ),
+    _RowRule(
+        106,
+        "evidence is still a template placeholder",
+        "a document still carrying TODO(crisp) has not been written yet",
+        "replace every TODO(crisp) marker in the evidence file with the team's content",
+        _evidence_placeholder,
+    ),
+    _RowRule(
+        107,
+        "done or n/a item without sign-off or ISO date",
+        "a QA item is only passed when a named person signed it off on a date",
+        "fill in `Signed off by` (name or handle) and `Date` (YYYY-MM-DD)",
+        _sign_off,
+    ),
+    _RowRule(
+        108,
+        "n/a item without a reason",
+        "skipping a step is a decision that must be explained",
+        "write in Notes why the step does not apply",
+        _not_applicable_without_reason,
+    ),
+)
+
+
+def register_checklist_rules(phase: Phase) -> None:
+    """Register ``<prefix>101``..``<prefix>108`` for ``phase``."""
+    title = PHASE_TITLES[phase]
+    steps = ", ".join(step.id for step in steps_of(phase))
+    cited = f"{_QA_PRINCIPLE}; this checklist covers steps {steps} of {title}"
+    path = checklist_path(phase)
+
+    rule(
+        f"{phase.prefix}101",
+        phase,
+        f"{title} checklist is missing or malformed",
+        rationale=f"{cited}. Its table must parse exactly to be checked at all.",
+        fix=f"restore {path} with the table header of docs/architecture.md and fix the"
+        " reported line",
+    )(lambda repo: _structure(repo, phase))
+    rule(
+        f"{phase.prefix}102",
+        phase,
+        f"{title} checklist does not list every step exactly once",
+        rationale=f"{cited}. A step without a row escapes QA.",
+        fix="give every step of the phase exactly one row, with the ids of CRISP-ML-WORKFLOW.md",
+    )(lambda repo: _coverage(repo, phase))
+    for row_rule in _ROW_RULES:
+        rule(
+            f"{phase.prefix}{row_rule.number}",
+            phase,
+            f"{title}: {row_rule.title}",
+            rationale=f"{cited}; {row_rule.why}.",
+            fix=row_rule.fix,
+        )(_row_check(phase, row_rule.check))
+
+
+def _row_check(phase: Phase, check: RowCheck) -> Callable[[RepoView], Iterator[Problem]]:
+    def run(repo: RepoView) -> Iterator[Problem]:
+        checklist = repo.checklist(phase)
+        if checklist is None:
+            return
+        for row in checklist.rows:
+            yield from check(repo, checklist, row)
+
+    return run

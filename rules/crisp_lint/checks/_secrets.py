@@ -1,0 +1,36 @@
+"""Recognise credentials written into configuration: passwords in URLs, secret-named keys."""
+
+from __future__ import annotations
+
+import re
+
+# scheme://user:password@host; a password that is a variable reference is not a secret.
+URL_WITH_PASSWORD = re.compile(
+    r"\b[a-z][a-z0-9+.-]*://(?P<user>[^/\s:@'\"]+):(?P<password>[^/\s@'\"]+)@", re.IGNORECASE
+)
+SECRET_KEY = re.compile(
+    r"(^|[_.-])(token|secret|password|passwd|pwd|api[_-]?key|access[_-]?key"
+    r"|secret[_-]?access[_-]?key|account[_-]?key|sas[_-]?token|connection[_-]?string"
+    r"|private[_-]?key|credentials?)($|[_.-])",
+    re.IGNORECASE,
+)
+_REFERENCE = re.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$|^\{\{.*\}\}$|^<.*>$")
+
+
+def is_reference(value: str) -> bool:
+    """``${TOKEN}``, ``$TOKEN``, ``{{ secrets.X }}`` or ``<your token>``: not a literal secret."""
+    return bool(_REFERENCE.match(value.strip()))
+
+
+def url_passwords(text: str) -> list[tuple[int, str]]:
+    """(line, redacted URL start) for every URL that carries a literal password."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        for match in URL_WITH_PASSWORD.finditer(line):
+            if not is_reference(match["password"]):
+                found.append((number, f"{match['user']}:***@"))
+    return found
+
+
+def is_secret_key(key: str) -> bool:
+    return bool(SECRET_KEY.search(key))

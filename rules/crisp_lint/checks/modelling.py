@@ -1,0 +1,152 @@
+"""Modelling (phase 5): tracking in MLflow, the quality measure, the baseline, dvc.lock."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from crisp_lint.checks._checklist_rules import register_checklist_rules
+from crisp_lint.checks._documents import document_rule
+from crisp_lint.checks._locate import line_of_key
+from crisp_lint.checks._pipeline import LOCK_FILE, locked_stage_names, stages, stages_named
+from crisp_lint.checks._python import stage_scripts, uses_module
+from crisp_lint.checks.business_understanding import SUCCESS_CRITERIA
+from crisp_lint.model import Phase, Problem, rule
+from crisp_lint.workflow import cite
+
+if TYPE_CHECKING:
+    from crisp_lint.repo import RepoView
+
+PHASE = Phase.MODELLING
+FOLDER = PHASE.folder
+QUALITY_MEASURE = f"{FOLDER}/quality-measure.md"
+_RELATIVE_SQLITE = re.compile(r"^sqlite:///(?!/)")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
+
+register_checklist_rules(PHASE)
+
+document_rule(
+    "MO001",
+    PHASE,
+    f"{FOLDER}/modelling-plan.md",
+    "modelling plan",
+    "5.1",
+    "5.4",
+    "5.5",
+    "5.6",
+    "5.7",
+    "5.8",
+)
+document_rule("MO002", PHASE, QUALITY_MEASURE, "quality measure", "5.2")
+document_rule("MO003", PHASE, f"{FOLDER}/baseline.md", "baseline write-up", "5.3")
+
+
+@rule(
+    "MO004",
+    PHASE,
+    "Quality measure does not refer to the success criteria",
+    rationale=f"{cite('5.2', '1.2')}. The model is measured by the business's success"
+    " metric; restating the numbers elsewhere lets them drift apart.",
+    fix=f"link {SUCCESS_CRITERIA} from {QUALITY_MEASURE} instead of repeating its numbers",
+)
+def quality_measure_uses_success_criteria(repo: RepoView) -> Iterator[Problem]:
+    text = repo.text(QUALITY_MEASURE)
+    if text is not None and "success-criteria.yaml" not in text:
+        yield Problem(QUALITY_MEASURE, f"does not refer to {SUCCESS_CRITERIA}")
+
+
+@rule(
+    "MO005",
+    PHASE,
+    "No baseline stage in the pipeline",
+    rationale=f"{cite('5.3')}. Without a baseline no one can tell whether the model is any"
+    " good; as a stage it is re-measured on every new dataset.",
+    fix="add a `baseline` stage to dvc.yaml that writes its metrics (e.g."
+    " reports/baseline/metrics.json)",
+)
+def baseline_stage(repo: RepoView) -> Iterator[Problem]:
+    if repo.dvc_yaml() is None:
+        return
+    baseline = stages_named(repo, "baseline")
+    if not baseline:
+        yield Problem("dvc.yaml", "no `baseline` stage")
+    elif not any(stage.metrics or stage.outs for stage in baseline):
+        yield Problem("dvc.yaml", "the baseline stage declares no metrics or outputs")
+
+
+@rule(
+    "MO006",
+    PHASE,
+    "Training does not log to MLflow",
+    rationale=f"{cite('5.1', '5.5')}. Every trial is documented in MLflow: parameters,"
+    " metrics, the model, the git commit and the data version.",
+    fix="make the train stage's module import mlflow (directly or through the project's"
+    " tracking helper) and log the run",
+)
+def training_logs_to_mlflow(repo: RepoView) -> Iterator[Problem]:
+    if repo.dvc_yaml() is None:
+        return
+    train = stages_named(repo, "train")
+    if not train:
+        yield Problem("dvc.yaml", "no `train` stage")
+        return
+    for stage in train:
+        scripts = stage_scripts(repo, stage)
+        if not scripts:
+            yield Problem(
+                "dvc.yaml",
+                f"cannot find the Python file stage `{stage.name}` runs (`{stage.cmd}`):"
+                " use `python -m package.module` or `python path/to/script.py`",
+            )
+        elif not any(uses_module(repo, script, "mlflow") for script in scripts):
+            yield Problem(
+                scripts[0], f"stage `{stage.name}` runs this file, which never uses mlflow"
+            )
+
+
+@rule(
+    "MO007",
+    PHASE,
+    "MLflow tracking URI that loses runs",
+    rationale=f"{cite('5.1')}. A relative SQLite URI or a plain folder follows the working"
+    " directory: runs queued by `dvc exp` land in a temporary copy and are lost, and MLflow"
+    " refuses the old file store.",
+    fix="leave `mlflow.tracking_uri` empty for the embedded store, or give an absolute"
+    " `sqlite:////...` path or an http(s) server URL",
+)
+def tracking_uri_sound(repo: RepoView) -> Iterator[Problem]:
+    section = (repo.params() or {}).get("mlflow")
+    uri = section.get("tracking_uri") if isinstance(section, dict) else None
+    if not isinstance(uri, str) or not uri.strip():
+        return  # the embedded store, resolved to an absolute path by the tracking helper
+    line = line_of_key(repo, "params.yaml", "mlflow", "tracking_uri")
+    if _RELATIVE_SQLITE.match(uri):
+        yield Problem("params.yaml", f"`{uri}` is relative to the working directory", line)
+    elif not _SCHEME.match(uri) or uri.startswith("file:"):
+        yield Problem("params.yaml", f"`{uri}` is a file store, which MLflow refuses", line)
+
+
+@rule(
+    "MO008",
+    PHASE,
+    "Dvc.lock not committed or not covering every stage",
+    rationale=f"{cite('5.1', '4.8', '4.9')}. dvc.lock pins the exact data, code and"
+    " parameters of every stage; without it a result cannot be reproduced or traced.",
+    fix="run `dvc repro` and commit dvc.lock",
+)
+def lock_covers_pipeline(repo: RepoView) -> Iterator[Problem]:
+    defined = stages(repo)
+    if not defined:
+        return
+    if not repo.exists(LOCK_FILE):
+        yield Problem(LOCK_FILE, "missing: run `dvc repro` and commit dvc.lock")
+        return
+    if repo.in_git_work_tree and not repo.is_tracked_by_git(LOCK_FILE):
+        yield Problem(LOCK_FILE, "not committed: `git add dvc.lock`")
+    locked = locked_stage_names(repo)
+    if locked is None:
+        return  # malformed: reported by the repository view
+    for name in defined:
+        if name not in locked:
+            yield Problem(LOCK_FILE, f"stage `{name}` has never been run: `dvc repro {name}`")

@@ -1,0 +1,170 @@
+"""The QA checklist rules <prefix>101-108, the same for every phase."""
+
+from __future__ import annotations
+
+import pytest
+from crisp_lint.model import LIFECYCLE, REGISTRY, Phase
+from crisp_lint.repo import RepoView
+from crisp_lint.workflow import steps_of
+from rule_fixture import SIGNED, Project
+
+PHASES = pytest.mark.parametrize("phase", LIFECYCLE, ids=[p.prefix for p in LIFECYCLE])
+
+
+def first_step(phase: Phase) -> str:
+    return steps_of(phase)[0].id
+
+
+def path(phase: Phase) -> str:
+    return f"{phase.folder}/CHECKLIST.md"
+
+
+@PHASES
+def test_every_phase_has_the_eight_checklist_rules(phase: Phase) -> None:
+    for number in range(101, 109):
+        rule = REGISTRY[f"{phase.prefix}{number}"]
+        assert rule.phase is phase
+        assert all(f"{step.id}" in rule.rationale for step in steps_of(phase))
+
+
+@PHASES
+def test_a_missing_checklist_is_reported(project: Project, phase: Phase) -> None:
+    project.remove(path(phase))
+    assert project.messages(f"{phase.prefix}101") == ["the phase's QA checklist is missing"]
+
+
+@PHASES
+def test_a_malformed_row_is_reported_with_its_line(project: Project, phase: Phase) -> None:
+    project.set_checklist_row(phase, f"| {first_step(phase)} | Step | done |")
+    (problem,) = project.problems(f"{phase.prefix}101")
+    assert problem.path == path(phase)
+    assert problem.line == 5
+    assert "row has 3 cells, expected 7" in problem.message
+
+
+@PHASES
+def test_a_step_without_a_row_is_reported(project: Project, phase: Phase) -> None:
+    step = steps_of(phase)[-1]
+    text = (project.root / path(phase)).read_text(encoding="utf-8")
+    kept = [line for line in text.splitlines() if not line.startswith(f"| {step.id} |")]
+    project.write(path(phase), "\n".join(kept) + "\n")
+    assert project.messages(f"{phase.prefix}102") == [
+        f"step {step.id} ({step.text}) has no row: add it"
+    ]
+
+
+def test_a_duplicate_and_an_unknown_step_id_are_reported_with_their_lines(
+    project: Project,
+) -> None:
+    phase = Phase.BUSINESS_UNDERSTANDING
+    with (project.root / path(phase)).open("a", encoding="utf-8") as file:
+        file.write("| 1.1 | Again | open | | | | |\n| 1.9 | Invented | open | | | | |\n")
+    problems = project.problems("BU102")
+    assert [(p.line, p.message) for p in problems] == [
+        (10, "step 1.1 has more than one row: keep one"),
+        (11, "unknown step id '1.9': this phase has 1.1..1.5"),
+    ]
+
+
+@PHASES
+def test_an_open_item_is_reported(project: Project, phase: Phase) -> None:
+    step = first_step(phase)
+    project.set_checklist_row(phase, f"| {step} | The step | open | a.md | | | |")
+    (problem,) = project.problems(f"{phase.prefix}103")
+    assert (problem.path, problem.line) == (path(phase), 5)
+    assert problem.message == f"step {step} (The step) is still open"
+
+
+@PHASES
+def test_a_done_item_without_evidence_is_reported(project: Project, phase: Phase) -> None:
+    step = first_step(phase)
+    project.set_checklist_row(phase, f"| {step} | The step | done | | {SIGNED} | |")
+    assert project.messages(f"{phase.prefix}104") == [f"step {step} is done but names no evidence"]
+
+
+@PHASES
+def test_done_evidence_that_does_not_exist_is_reported(project: Project, phase: Phase) -> None:
+    step = first_step(phase)
+    project.set_checklist_row(phase, f"| {step} | The step | done | `gone.md` | {SIGNED} | |")
+    assert project.messages(f"{phase.prefix}105") == [
+        f"step {step}: evidence gone.md does not exist"
+    ]
+
+
+def test_evidence_outside_the_repository_is_reported(project: Project) -> None:
+    project.set_checklist_row(
+        Phase.MODELLING, f"| 5.1 | Step | done | ../elsewhere.md, /etc/hosts | {SIGNED} | |"
+    )
+    assert project.messages("MO105") == [
+        "step 5.1: evidence '../elsewhere.md' must be a path inside the repository",
+        "step 5.1: evidence '/etc/hosts' must be a path inside the repository",
+    ]
+
+
+def test_evidence_that_is_a_dvc_output_not_pulled_yet_counts_as_present(
+    project: Project,
+) -> None:
+    project.set_checklist_row(
+        Phase.DATA_PREPARATION, f"| 4.9 | Split | done | data/split/indices.json | {SIGNED} | |"
+    )
+    assert not (project.root / "data/split/indices.json").exists()
+    assert project.problems("DP105") == []
+
+
+@PHASES
+def test_done_evidence_that_is_still_a_placeholder_is_reported(
+    project: Project, phase: Phase
+) -> None:
+    step = first_step(phase)
+    project.write("draft.md", "# Draft\n\nTODO(crisp): write this.\n")
+    project.set_checklist_row(phase, f"| {step} | The step | done | draft.md | {SIGNED} | |")
+    assert project.messages(f"{phase.prefix}106") == [
+        f"step {step}: evidence draft.md still contains TODO(crisp) placeholders"
+    ]
+
+
+@PHASES
+def test_a_done_item_without_sign_off_and_date_is_reported(project: Project, phase: Phase) -> None:
+    step = first_step(phase)
+    project.set_checklist_row(phase, f"| {step} | The step | done | draft.md | | | |")
+    assert project.messages(f"{phase.prefix}107") == [
+        f"step {step} is done but not signed off",
+        f"step {step} is done but has no date",
+    ]
+
+
+@pytest.mark.parametrize("date", ["02.11.2026", "2026-13-01", "2026-11-2", "yesterday"])
+def test_a_date_that_is_not_an_iso_date_is_reported(project: Project, date: str) -> None:
+    project.set_checklist_row(Phase.EVALUATION, f"| 6.1 | Step | n/a | | ana | {date} | why |")
+    assert project.messages("EV107") == [f"step 6.1: date {date!r} is not an ISO date (YYYY-MM-DD)"]
+
+
+@PHASES
+def test_not_applicable_without_a_reason_is_reported(project: Project, phase: Phase) -> None:
+    step = first_step(phase)
+    project.set_checklist_row(phase, f"| {step} | The step | n/a | | {SIGNED} | |")
+    assert project.messages(f"{phase.prefix}108") == [
+        f"step {step} is n/a without a reason in Notes"
+    ]
+
+
+def test_not_applicable_with_a_reason_and_sign_off_passes(project: Project) -> None:
+    project.set_checklist_row(
+        Phase.MODELLING, f"| 5.6 | Transfer learning | n/a | | {SIGNED} | no pre-trained model |"
+    )
+    for number in range(101, 109):
+        assert project.problems(f"MO{number}") == []
+
+
+def test_folders_data_and_binary_evidence_are_not_read_for_placeholders(
+    project: Project,
+) -> None:
+    project.write_bytes("docs/sign-off.pdf", b"%PDF-1.7\0binary")
+    project.write("data/raw/features.csv", "TODO(crisp)\n")
+    project.set_checklist_row(
+        Phase.DATA_UNDERSTANDING,
+        f"| 3.5 | Push | done | data/raw, data/raw/features.csv, docs/sign-off.pdf | {SIGNED} | |",
+    )
+    view = RepoView(project.root)
+    assert list(REGISTRY["DU106"].check(view)) == []
+    assert view.problems("GEN001") == []  # nothing was opened as text
