@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -54,13 +55,16 @@ CODE_PREFIX: dict[Phase, str] = {
 }
 
 
+CODE_PATTERN = re.compile(f"({'|'.join(CODE_PREFIX.values())})[0-9]{{3}}")
+
+
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Finding:
     """One unmet QA item. ``path`` is repository-relative with forward slashes."""
 
@@ -71,10 +75,19 @@ class Finding:
     phase: Phase = field(compare=False)
     severity: Severity = field(default=Severity.WARNING, compare=False)
 
+    @property
+    def sort_key(self) -> tuple[str, int, str, str]:
+        """Report order: by file, then line (file-level findings first), then code."""
+        return (self.path, self.line or 0, self.code, self.message)
+
 
 @dataclass(frozen=True)
 class Problem:
-    """What a rule's check yields: the engine adds code, phase and the gated severity."""
+    """What a rule's check yields: the engine adds code, phase and the gated severity.
+
+    ``path`` is repository-relative with forward slashes; use ``"."`` for a problem of the
+    repository as a whole.
+    """
 
     path: str
     message: str
@@ -93,11 +106,16 @@ class Rule:
     fix: str  # a short "how to fix"
     check: Check
     # Rules that need more than the files (git history, a tracking server) run only
-    # when the user passes the flag that names them.
+    # when the user passes the flag that names them (``crisp-lint --with NAME``).
     needs: str | None = None
+    # Only for ``general`` rules, which phase gating does not grade: the severity of
+    # their findings. Phase rules get theirs from the gating (see crisp_lint.engine).
+    severity: Severity = Severity.ERROR
 
 
 REGISTRY: dict[str, Rule] = {}
+"""Every rule, by code. GEN001-GEN009 are the engine's own (crisp_lint.engine_rules):
+unreadable and malformed input, rules that crashed, ignores without a reason."""
 
 
 def rule(
@@ -108,15 +126,18 @@ def rule(
     rationale: str,
     fix: str,
     needs: str | None = None,
+    severity: Severity = Severity.ERROR,
 ) -> Callable[[Check], Check]:
     """Register ``check`` as rule ``code``. Codes are stable: never reuse a retired one."""
 
     def register(check: Check) -> Check:
-        if not code.startswith(phase.prefix):
-            raise ValueError(f"rule {code} must start with {phase.prefix} (phase {phase.value})")
+        if not CODE_PATTERN.fullmatch(code) or not code.startswith(phase.prefix):
+            raise ValueError(
+                f"rule {code} must be {phase.prefix} and three digits (phase {phase.value})"
+            )
         if code in REGISTRY:
             raise ValueError(f"rule {code} is registered twice")
-        REGISTRY[code] = Rule(code, phase, title, rationale, fix, check, needs)
+        REGISTRY[code] = Rule(code, phase, title, rationale, fix, check, needs, severity)
         return check
 
     return register

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from crisp_lint.checklist import parse_checklist
 from crisp_lint.model import LIFECYCLE, Phase
 

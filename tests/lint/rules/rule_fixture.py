@@ -16,8 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import crisp_lint.checks  # noqa: F401 - registers the rules
 import yaml
+
+import crisp_lint.checks  # noqa: F401 - registers the rules
 from crisp_lint.model import LIFECYCLE, REGISTRY, Phase, Problem
 from crisp_lint.repo import RepoView
 from crisp_lint.workflow import steps_of

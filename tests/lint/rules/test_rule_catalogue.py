@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-import crisp_lint.checks  # noqa: F401 - registers the rules
 import pytest
+
+import crisp_lint.checks  # noqa: F401 - registers the rules
 from crisp_lint.model import LIFECYCLE, REGISTRY, Phase, Rule
 from crisp_lint.workflow import STEPS, STEPS_BY_ID, steps_of
 

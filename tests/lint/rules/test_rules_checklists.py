@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from rule_fixture import SIGNED, Project
+
 from crisp_lint.model import LIFECYCLE, REGISTRY, Phase
 from crisp_lint.repo import RepoView
 from crisp_lint.workflow import steps_of
-from rule_fixture import SIGNED, Project
 
 PHASES = pytest.mark.parametrize("phase", LIFECYCLE, ids=[p.prefix for p in LIFECYCLE])
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from crisp_lint.model import REGISTRY
 from rule_fixture import DATASET_VERSION, Project
+
+from crisp_lint.model import REGISTRY
 
 LOG = "phases/04-data-preparation/preparation-log.md"
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from crisp_lint.model import REGISTRY
 from rule_fixture import RAW_VERSION, Project
+
+from crisp_lint.model import REGISTRY
 
 CATALOG = "phases/03-data-understanding/data-catalog.yaml"
 

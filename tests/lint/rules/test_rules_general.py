@@ -9,8 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from crisp_lint.model import REGISTRY, Severity
 from rule_fixture import GIT_IDENTITY, Project
+
+from crisp_lint.model import REGISTRY, Severity
 
 
 def test_a_large_tracked_file_is_reported(project: Project) -> None:

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 import yaml
-from crisp_lint.checklist import parse_checklist
-from crisp_lint.model import REGISTRY, Phase
-from crisp_lint.repo import RepoView
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rule_fixture import SUCCESS_CRITERIA
+
+from crisp_lint.checklist import parse_checklist
+from crisp_lint.model import REGISTRY, Phase
+from crisp_lint.repo import RepoView
 
 OWN_RULES = [r for r in REGISTRY.values() if r.phase is not Phase.GENERAL or r.code >= "GEN010"]
 ARTEFACTS = (

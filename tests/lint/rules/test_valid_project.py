@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from crisp_lint.model import REGISTRY, Phase
 from rule_fixture import Project
+
+from crisp_lint.model import REGISTRY, Phase
 
 OWN_RULES = sorted(
     code for code, rule in REGISTRY.items() if rule.phase is not Phase.GENERAL or code >= "GEN010"

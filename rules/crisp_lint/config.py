@@ -1,0 +1,192 @@
+"""crisp-lint's settings: ``[tool.crisp-lint]`` in pyproject.toml, or a file given with --config.
+
+```toml
+[tool.crisp-lint]
+phase = "modelling"                  # the current phase: earlier ones must be clean
+select = ["ALL"]                     # codes or prefixes; default: every rule
+extend-select = []                   # added to select
+ignore = [                           # codes or prefixes, each with the reason it is ignored
+  { code = "MO106", reason = "No pre-trained model exists for our tabular data." },
+  "DE104",                           # allowed, but GEN004 warns that the reason is missing
+]
+exclude = ["experiments/scratch/**"] # globs of paths whose findings are dropped
+strict = false                       # current-phase findings are errors, like --strict
+```
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crisp_lint.model import CODE_PREFIX, LIFECYCLE, Phase
+
+TABLE = "tool.crisp-lint"
+KEYS = ("phase", "select", "extend-select", "ignore", "exclude", "strict")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Ignore:
+    selector: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Config:
+    phase: Phase | None = None
+    select: tuple[str, ...] | None = None  # None: every rule
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[Ignore, ...] = ()
+    exclude: tuple[str, ...] = ()
+    strict: bool = False
+    # Where the settings came from (repository-relative when inside the repository), for
+    # findings about the configuration itself; None when there was no configuration.
+    source: str | None = None
+    source_text: str = field(default="", repr=False)
+
+    @property
+    def ignore_selectors(self) -> tuple[str, ...]:
+        return tuple(i.selector for i in self.ignore)
+
+    def line_of(self, needle: str) -> int | None:
+        """The first line of the configuration file that mentions ``needle``."""
+        for number, line in enumerate(self.source_text.splitlines(), start=1):
+            if needle in line:
+                return number
+        return None
+
+
+def load_config(root: Path, config_file: Path | None = None) -> Config:
+    """Read the settings for the repository at ``root``.
+
+    With ``config_file`` that file is the only source (its keys at top level or under
+    ``[tool.crisp-lint]``); otherwise ``root/pyproject.toml``'s ``[tool.crisp-lint]``, and
+    the defaults when there is neither file nor table.
+    """
+    if config_file is not None:
+        data, text = _read_toml(config_file)
+        if "tool" in data:
+            return _parse(_table(data, config_file), config_file, root, text)
+        return _parse(data, config_file, root, text, where=str(config_file))
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return Config()
+    data, text = _read_toml(pyproject)
+    return _parse(_table(data, pyproject), pyproject, root, text)
+
+
+def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    try:
+        text = path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read it ({error.strerror or error})") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+
+
+def _table(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: `tool` must be a table")
+    table = tool.get("crisp-lint", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [{TABLE}] must be a table")
+    return table
+
+
+def _parse(
+    table: dict[str, Any], path: Path, root: Path, text: str, where: str | None = None
+) -> Config:
+    where = where or f"{path}: [{TABLE}]"
+    unknown = sorted(set(table) - set(KEYS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key `{unknown[0]}` (known keys: {', '.join(KEYS)})")
+    phase = None
+    if "phase" in table:
+        phase = parse_phase(table["phase"], f"{where} phase")
+    strict = table.get("strict", False)
+    if not isinstance(strict, bool):
+        raise ConfigError(f"{where}: `strict` must be true or false, not {strict!r}")
+    select = table.get("select")
+    return Config(
+        phase=phase,
+        select=None if select is None else _strings(select, f"{where} select"),
+        extend_select=_strings(table.get("extend-select", []), f"{where} extend-select"),
+        ignore=_ignores(table.get("ignore", []), f"{where} ignore"),
+        exclude=_strings(table.get("exclude", []), f"{where} exclude"),
+        strict=strict,
+        source=_display(path, root),
+        source_text=text,
+    )
+
+
+def parse_phase(value: object, where: str) -> Phase:
+    """A lifecycle phase id, or a ConfigError that lists the valid ones."""
+    ids = [p.value for p in LIFECYCLE]
+    if not isinstance(value, str) or value not in ids:
+        raise ConfigError(f"{where}: unknown phase {value!r} (one of: {', '.join(ids)})")
+    return Phase(value)
+
+
+def _strings(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: expected a list of strings, not {value!r}")
+    return tuple(value)
+
+
+def _ignores(value: object, where: str) -> tuple[Ignore, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected a list, not {value!r}")
+    ignores = []
+    for item in value:
+        if isinstance(item, str):
+            ignores.append(Ignore(item, None))
+        elif (
+            isinstance(item, dict)
+            and set(item) == {"code", "reason"}
+            and isinstance(item["code"], str)
+            and isinstance(item["reason"], str)
+        ):
+            reason = item["reason"].strip()
+            ignores.append(Ignore(item["code"], reason or None))
+        else:
+            raise ConfigError(
+                f'{where}: each entry is a code or {{ code = "...", reason = "..." }}, not {item!r}'
+            )
+    return tuple(ignores)
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+SELECTOR = re.compile(f"ALL|({'|'.join(CODE_PREFIX.values())})[0-9]{{0,3}}")
+
+
+def check_selectors(selectors: tuple[str, ...], known_codes: set[str], where: str) -> None:
+    """Every selector must be ``ALL``, a phase prefix, or the start of a known code."""
+    for selector in selectors:
+        match = SELECTOR.fullmatch(selector)
+        if match is None:
+            raise ConfigError(f"{where}: `{selector}` is not a rule code or prefix")
+        is_prefix = selector in ("ALL", match.group(1))
+        if not is_prefix and not any(code.startswith(selector) for code in known_codes):
+            raise ConfigError(f"{where}: unknown rule `{selector}` (see `crisp-lint --list-rules`)")

@@ -1,0 +1,183 @@
+"""Choosing the rules, running them, and grading each finding by phase.
+
+Phase gating, given the current phase P:
+
+| rule's phase   | judged?                    | severity                              |
+|----------------|----------------------------|---------------------------------------|
+| before P       | always                     | error                                 |
+| P              | always                     | warning (error with ``strict``)       |
+| after P        | only with ``all_phases``   | info (never fails the run)            |
+| general        | always                     | the rule's own (error unless it says) |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from crisp_lint.config import ConfigError, check_selectors
+from crisp_lint.model import LIFECYCLE, Finding, Phase, Problem, Rule, Severity
+from crisp_lint.repo import RepoView
+from crisp_lint.selection import is_selected
+
+DEFAULT_PHASE = LIFECYCLE[0]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line adds to, or overrides in, the configuration."""
+
+    phase: Phase | None = None  # overrides the declared phase
+    strict: bool = False  # or-ed with the configuration's ``strict``
+    all_phases: bool = False
+    select: tuple[str, ...] | None = None  # replaces the configuration's select
+    extend_select: tuple[str, ...] = ()  # added to the configuration's
+    ignore: tuple[str, ...] = ()  # added to the configuration's
+    needs: frozenset[str] = frozenset()  # extra inputs the user allows (``--with``)
+
+
+@dataclass(frozen=True)
+class Report:
+    phase: Phase
+    phase_declared: bool  # False: no phase configured, the first one was assumed
+    findings: list[Finding]
+    rules: Mapping[str, Rule]  # every known rule, for reporters that describe them
+    ran: tuple[str, ...]  # codes of the rules that ran, in order
+    skipped: Mapping[str, str] = field(default_factory=dict)  # code -> why it did not run
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity is Severity.ERROR for f in self.findings)
+
+    def exit_code(self, *, exit_zero: bool = False) -> int:
+        return 1 if self.has_errors and not exit_zero else 0
+
+    def unclean_earlier_phases(self) -> list[tuple[Phase, list[Finding]]]:
+        """Phases before the current one that still have findings, in lifecycle order."""
+        earlier = LIFECYCLE[: LIFECYCLE.index(self.phase)]
+        return [
+            (phase, found)
+            for phase in earlier
+            if (found := [f for f in self.findings if f.phase is phase])
+        ]
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+
+def lint(
+    repo: RepoView,
+    options: Options | None = None,
+    rules: Mapping[str, Rule] | None = None,
+) -> Report:
+    """Run the selected rules over ``repo`` and grade their findings.
+
+    ``rules`` defaults to the full registry; tests pass their own. Raises ConfigError for an
+    unknown selector.
+    """
+    options = options or Options()
+    if rules is None:
+        from crisp_lint.registry import load_registry
+
+        rules = load_registry()
+    config = repo.config
+    phase = options.phase or config.phase or DEFAULT_PHASE
+    strict = options.strict or config.strict
+    selected = _selected_rules(rules, options, repo)
+
+    ran: list[str] = []
+    skipped: dict[str, str] = {}
+    findings: list[Finding] = []
+    for rule in _run_order(selected):
+        severity = grade(rule, phase, strict=strict, all_phases=options.all_phases)
+        if severity is None:
+            skipped[rule.code] = f"a later phase than {phase.value} (use --all-phases)"
+            continue
+        if rule.needs is not None and rule.needs not in options.needs:
+            skipped[rule.code] = f"needs {rule.needs} (use --with {rule.needs})"
+            continue
+        ran.append(rule.code)
+        for problem in _run(rule, repo):
+            path = _normalise(problem.path)
+            if config.exclude and repo.is_excluded(path):
+                continue
+            findings.append(
+                Finding(path, problem.line, rule.code, problem.message, rule.phase, severity)
+            )
+    findings.sort(key=lambda f: f.sort_key)
+    for code in rules:
+        if code not in ran and code not in skipped:
+            skipped[code] = "not selected"
+    return Report(
+        phase=phase,
+        phase_declared=(options.phase or config.phase) is not None,
+        findings=findings,
+        rules=rules,
+        ran=tuple(ran),
+        skipped=skipped,
+    )
+
+
+def grade(rule: Rule, current: Phase, *, strict: bool, all_phases: bool) -> Severity | None:
+    """The severity of ``rule``'s findings in phase ``current``; None when it is not judged."""
+    if rule.phase is Phase.GENERAL:
+        return rule.severity
+    distance = LIFECYCLE.index(rule.phase) - LIFECYCLE.index(current)
+    if distance < 0:
+        return Severity.ERROR
+    if distance == 0:
+        return Severity.ERROR if strict else Severity.WARNING
+    return Severity.INFO if all_phases else None
+
+
+def _selected_rules(rules: Mapping[str, Rule], options: Options, repo: RepoView) -> list[Rule]:
+    config = repo.config
+    known = set(rules)
+    where = config.source or "configuration"
+    for selectors, origin in (
+        (config.select or (), f"{where}: select"),
+        (config.extend_select, f"{where}: extend-select"),
+        (config.ignore_selectors, f"{where}: ignore"),
+        (options.select or (), "--select"),
+        (options.extend_select, "--extend-select"),
+        (options.ignore, "--ignore"),
+    ):
+        check_selectors(selectors, known, origin)
+    select = options.select if options.select is not None else config.select
+    extend = (*config.extend_select, *options.extend_select)
+    ignore = (*config.ignore_selectors, *options.ignore)
+    needs_known = {r.needs for r in rules.values() if r.needs}
+    unknown = sorted(options.needs - needs_known)
+    if unknown:
+        raise ConfigError(
+            f"--with: unknown input `{unknown[0]}` "
+            f"(known: {', '.join(sorted(needs_known)) or 'none'})"
+        )
+    return [r for r in rules.values() if is_selected(r.code, select, extend, ignore)]
+
+
+def _run_order(rules: list[Rule]) -> list[Rule]:
+    """The engine's collector rules last: they report what the others ran into."""
+    from crisp_lint.engine_rules import COLLECTORS
+
+    return sorted(rules, key=lambda r: r.code in COLLECTORS)
+
+
+def _run(rule: Rule, repo: RepoView) -> list[Problem]:
+    """The rule's problems; a crash becomes a GEN003 finding instead of ending the run."""
+    from crisp_lint.engine_rules import INTERNAL_ERROR
+
+    try:
+        return list(rule.check(repo))
+    except Exception as error:
+        repo.record(
+            INTERNAL_ERROR,
+            ".",
+            f"internal error in rule {rule.code}: {type(error).__name__}: {error}",
+        )
+        return []
+
+
+def _normalise(path: str) -> str:
+    path = path.replace("\\", "/").removeprefix("./")
+    return path or "."

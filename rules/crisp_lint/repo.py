@@ -1,0 +1,438 @@
+"""A lazily parsed, shared view of the repository that every rule reads.
+
+Each file is read and parsed at most once, whatever number of rules ask for it. Listing the
+repository never walks into ignored or DVC-managed folders: in a git work tree one
+``git ls-files`` call lists it; elsewhere a walk prunes those folders before entering them.
+Input that cannot be read or parsed is recorded as a problem (GEN001 / GEN002) and the view
+answers ``None``, so one bad file never stops the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import tomllib
+from collections.abc import Iterable, Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from crisp_lint.config import Config
+from crisp_lint.model import Phase, Problem
+
+if TYPE_CHECKING:
+    from crisp_lint.checklist import Checklist
+
+UNREADABLE = "GEN001"
+MALFORMED = "GEN002"
+MAX_TEXT_BYTES = 5 * 1024 * 1024
+PLACEHOLDER = "TODO(crisp)"
+GIT_TIMEOUT_SECONDS = 20
+# Never listed: git's own store, DVC's cache and scratch space.
+ALWAYS_SKIPPED = (".git", ".dvc/cache", ".dvc/tmp")
+
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MISSING = object()
+
+
+class RepoView:
+    """Read-only access to one repository, cached by path."""
+
+    def __init__(self, root: Path, config: Config | None = None) -> None:
+        self.root = root
+        self.config = config or Config()
+        self._text: dict[str, str | None] = {}
+        self._parsed: dict[tuple[str, str], Any] = {}
+        self._checklists: dict[Phase, Checklist | None] = {}
+        self._problems: dict[tuple[str, str, str], Problem] = {}
+        self._walked_dvc_outputs: set[str] = set()
+
+    # -- problems with the input -----------------------------------------------------------
+
+    def record(self, code: str, path: str, message: str, line: int | None = None) -> None:
+        """Note a problem found while reading (GEN001, GEN002) or running (GEN003)."""
+        self._problems.setdefault((code, path, message), Problem(path, message, line))
+
+    def problems(self, code: str) -> list[Problem]:
+        """The input problems recorded so far under ``code``."""
+        return [p for (c, _, _), p in self._problems.items() if c == code]
+
+    # -- listing ---------------------------------------------------------------------------
+
+    def files(self) -> list[str]:
+        """Tracked and untracked-but-not-ignored files, without DVC-managed outputs."""
+        return list(self._listing[0])
+
+    def is_tracked_by_git(self, rel: str) -> bool:
+        return rel in self._listing[1]
+
+    def exists(self, rel: str) -> bool:
+        """Whether ``rel`` is on disk, including DVC-managed outputs the listing omits."""
+        path = self._path(rel)
+        return path is not None and os.path.exists(path)
+
+    def is_file(self, rel: str) -> bool:
+        path = self._path(rel)
+        return path is not None and os.path.isfile(path)
+
+    def _path(self, rel: str) -> Path | None:
+        """``rel`` under the root; None for a path that would leave the repository (absolute,
+        ``..``) or cannot name a file. Rules pass paths taken from user documents."""
+        if not rel or "\0" in rel or os.path.isabs(rel) or ".." in re.split(r"[/\\]", rel):
+            return None
+        return self.root / rel
+
+    def is_dvc_managed(self, rel: str) -> bool:
+        """Whether ``rel`` is, or lies inside, an output that DVC caches."""
+        return self._managed.covers(rel.strip("/"))
+
+    @cached_property
+    def _managed(self) -> _Prefixes:
+        return _Prefixes(self._dvc_outputs)
+
+    @cached_property
+    def in_git_work_tree(self) -> bool:
+        """Whether the root lies in a git work tree (then git lists the files)."""
+        for folder in (self.root.resolve(), *self.root.resolve().parents):
+            if (folder / ".git").exists():
+                return True
+        return False
+
+    @cached_property
+    def _git_files(self) -> tuple[list[str], frozenset[str]] | None:
+        """(every file git lists, the subset it tracks); None outside a work tree."""
+        # -t tags each path: "H " cached (tracked), "? " other (untracked, not ignored).
+        out = self.git("ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard")
+        if out is None:
+            return None
+        files: list[str] = []
+        tracked: set[str] = set()
+        seen: set[str] = set()
+        for entry in out.split("\0"):
+            if len(entry) < 3:
+                continue
+            tag, path = entry[0], entry[2:]
+            if tag != "?":
+                tracked.add(path)
+            if path not in seen:
+                seen.add(path)
+                files.append(path)
+        return files, frozenset(tracked)
+
+    @cached_property
+    def _listing(self) -> tuple[list[str], frozenset[str]]:
+        """(every listed file, the subset git tracks)."""
+        if self._git_files is None:
+            return sorted(self._walk()), frozenset()
+        files, tracked = self._git_files
+        skipped = _Prefixes((*self._dvc_outputs, *ALWAYS_SKIPPED))
+        keep = [f for f in files if not skipped.covers(f)]
+        if self.config.exclude:
+            keep = [f for f in keep if not self.is_excluded(f)]
+        return keep, tracked
+
+    def _walk(self) -> Iterator[str]:
+        """List a folder that is not a git work tree, honouring .gitignore files."""
+        from crisp_lint.ignore import IgnoreRules  # pathspec: only paid for outside git
+
+        ignore = IgnoreRules()
+        skipped = {*ALWAYS_SKIPPED}
+        managed = self._walked_dvc_outputs
+        managed.update(_stage_outputs(self.dvc_yaml() or {}, ""))
+        for folder, dirs, names in os.walk(self.root, onerror=self._walk_error):
+            rel_folder = Path(folder).relative_to(self.root).as_posix()
+            prefix = "" if rel_folder == "." else rel_folder + "/"
+            if ".gitignore" in names:
+                ignore.add(prefix, self.text(prefix + ".gitignore") or "")
+            for name in names:
+                if name.endswith(".dvc"):
+                    managed.update(self._dvc_file_outputs(prefix + name))
+            kept = []
+            for name in sorted(dirs):
+                rel = prefix + name
+                if rel in skipped or rel in managed or ignore.ignored(rel, is_dir=True):
+                    continue
+                kept.append(name)
+            dirs[:] = kept
+            for name in names:
+                rel = prefix + name
+                if rel in managed or ignore.ignored(rel, is_dir=False):
+                    continue
+                if self.config.exclude and self.is_excluded(rel):
+                    continue
+                yield rel
+
+    def _walk_error(self, error: OSError) -> None:
+        path = Path(error.filename or self.root)
+        rel = (
+            path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else str(path)
+        )
+        self.record(UNREADABLE, rel, f"cannot list folder: {error.strerror or error}")
+
+    def is_excluded(self, rel: str) -> bool:
+        """Whether ``rel`` matches a glob of the configuration's ``exclude``."""
+        return any(_glob(pattern).fullmatch(rel) for pattern in self.config.exclude)
+
+    # -- DVC outputs -----------------------------------------------------------------------
+
+    @cached_property
+    def _dvc_outputs(self) -> tuple[str, ...]:
+        """Every output DVC caches: stage outputs of dvc.yaml and the outs of *.dvc files."""
+        outputs: set[str] = set(_stage_outputs(self.dvc_yaml() or {}, ""))
+        if self._git_files is not None:
+            for rel in self._git_files[0]:
+                if rel.endswith(".dvc"):
+                    outputs.update(self._dvc_file_outputs(rel))
+        else:
+            _ = self._listing  # the walk collects the *.dvc files it meets
+            outputs.update(self._walked_dvc_outputs)
+        return tuple(sorted(outputs))
+
+    def _dvc_file_outputs(self, rel: str) -> Iterator[str]:
+        data = self.yaml(rel)
+        folder = rel.rpartition("/")[0]
+        outs = data.get("outs") if isinstance(data, dict) else None
+        for out in outs if isinstance(outs, list) else ():
+            if isinstance(out, dict) and isinstance(out.get("path"), str):
+                yield _join(folder, out["path"])
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def text(self, rel: str) -> str | None:
+        """The file as text; None when missing, or unreadable (then a GEN001 is recorded)."""
+        cached = self._text.get(rel, _MISSING)
+        if cached is _MISSING:
+            cached = self._text[rel] = self._read_text(rel)
+        return cached  # type: ignore[return-value]
+
+    def _read_text(self, rel: str) -> str | None:
+        path = self._path(rel)
+        if path is None:
+            return None
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            if path.is_symlink():
+                target = os.readlink(path)
+                self.record(UNREADABLE, rel, f"broken symbolic link to `{target}`")
+            return None
+        except OSError as error:
+            self.record(UNREADABLE, rel, f"cannot read: {error.strerror or error}")
+            return None
+        if stat.S_ISDIR(info.st_mode):
+            self.record(UNREADABLE, rel, "is a folder where a file is expected")
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            self.record(UNREADABLE, rel, "is not a regular file")
+            return None
+        if info.st_size > MAX_TEXT_BYTES:
+            size = info.st_size / 1024 / 1024
+            limit = MAX_TEXT_BYTES // 1024 // 1024
+            self.record(
+                UNREADABLE, rel, f"too large to check ({size:.1f} MB; the limit is {limit} MB)"
+            )
+            return None
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            self.record(UNREADABLE, rel, f"cannot read: {error.strerror or error}")
+            return None
+        if b"\0" in data[:8192]:
+            self.record(UNREADABLE, rel, "is binary where text is expected")
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = data[: error.start].count(b"\n") + 1
+            self.record(UNREADABLE, rel, "is not UTF-8 text; save it as UTF-8", line)
+            return None
+        return text.removeprefix("\ufeff")
+
+    def lines(self, rel: str) -> list[str] | None:
+        text = self.text(rel)
+        return None if text is None else text.splitlines()
+
+    def has_placeholder(self, rel: str) -> bool:
+        """Whether the file still carries the template's ``TODO(crisp)`` marker."""
+        text = self.text(rel)
+        return text is not None and PLACEHOLDER in text
+
+    def yaml(self, rel: str) -> Any:
+        return self._parse(rel, "yaml", _load_yaml)
+
+    def toml(self, rel: str) -> dict[str, Any] | None:
+        return self._parse(rel, "toml", _load_toml)
+
+    def json(self, rel: str) -> Any:
+        return self._parse(rel, "json", _load_json)
+
+    def _parse(self, rel: str, kind: str, load: Any) -> Any:
+        key = (rel, kind)
+        if key not in self._parsed:
+            text = self.text(rel)
+            value = None
+            if text is not None:
+                try:
+                    value = load(text)
+                except _ParseError as error:
+                    self.record(MALFORMED, rel, f"invalid {kind.upper()}: {error}", error.line)
+            self._parsed[key] = value
+        return self._parsed[key]
+
+    # -- well-known files ------------------------------------------------------------------
+
+    def checklist(self, phase: Phase) -> Checklist | None:
+        """The phase's parsed CHECKLIST.md; None when the file is missing or unreadable."""
+        if phase not in self._checklists:
+            from crisp_lint.checklist import parse_checklist
+
+            rel = f"{phase.folder}/CHECKLIST.md"
+            text = self.text(rel)
+            self._checklists[phase] = None if text is None else parse_checklist(text, rel)
+        return self._checklists[phase]
+
+    def dvc_yaml(self) -> dict[str, Any] | None:
+        return _mapping(self.yaml("dvc.yaml"))
+
+    def params(self) -> dict[str, Any] | None:
+        return _mapping(self.yaml("params.yaml"))
+
+    def pyproject(self) -> dict[str, Any] | None:
+        return self.toml("pyproject.toml")
+
+    def answers(self) -> dict[str, Any] | None:
+        return _mapping(self.yaml(".copier-answers.yml"))
+
+    # -- git -------------------------------------------------------------------------------
+
+    def git(self, *args: str) -> str | None:
+        """git's standard output for ``args`` run in the root; None outside a work tree,
+        when git is missing, fails or times out."""
+        if not self.in_git_work_tree:
+            return None
+        try:
+            done = subprocess.run(
+                ["git", *args],
+                cwd=self.root,
+                capture_output=True,
+                timeout=GIT_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if done.returncode != 0:
+            return None
+        return done.stdout.decode("utf-8", errors="surrogateescape")
+
+
+class _ParseError(Exception):
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def _load_yaml(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_YamlLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise _ParseError(error.problem or str(error), line) from None
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError) as error:
+        # The C loader reports some failures (bad tags, odd scalars) without a mark.
+        raise _ParseError(
+            str(error).splitlines()[0] if str(error) else type(error).__name__, None
+        ) from None
+
+
+_TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+
+
+def _load_toml(text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError) as error:
+        match = _TOML_LINE.search(str(error))
+        raise _ParseError(str(error), int(match.group(1)) if match else None) from None
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _ParseError(error.msg, error.lineno) from None
+    except RecursionError:
+        raise _ParseError("nested too deeply", None) from None
+
+
+def _mapping(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+def _stage_outputs(dvc_yaml: dict[str, Any], folder: str) -> Iterator[str]:
+    """Cached outputs of every stage in a parsed dvc.yaml (``cache: false`` ones stay in git)."""
+    stages = dvc_yaml.get("stages")
+    for stage in stages.values() if isinstance(stages, dict) else ():
+        if not isinstance(stage, dict):
+            continue
+        wdir = stage.get("wdir") if isinstance(stage.get("wdir"), str) else ""
+        for kind in ("outs", "metrics", "plots"):
+            entries = stage.get(kind)
+            for entry in entries if isinstance(entries, list) else ():
+                path, cached = _output_entry(entry)
+                if path is not None and cached and "${" not in path:
+                    yield _join(_join(folder, wdir), path)
+
+
+def _output_entry(entry: object) -> tuple[str | None, bool]:
+    if isinstance(entry, str):
+        return entry, True
+    if isinstance(entry, dict) and len(entry) == 1:
+        ((path, options),) = entry.items()
+        if isinstance(path, str):
+            cached = not (isinstance(options, dict) and options.get("cache") is False)
+            return path, cached
+    return None, False
+
+
+def _join(folder: str, path: str) -> str:
+    """``path`` relative to the repository, normalised, with forward slashes."""
+    joined = os.path.normpath(os.path.join(folder, path)).replace(os.sep, "/")
+    return "" if joined == "." else joined.removeprefix("./")
+
+
+class _Prefixes:
+    """Paths and everything below them; one C-level ``startswith`` per query."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self._exact = frozenset(paths)
+        self._folders = tuple(p + "/" for p in self._exact)
+
+    def covers(self, rel: str) -> bool:
+        return rel in self._exact or rel.startswith(self._folders)
+
+
+_GLOBS: dict[str, re.Pattern[str]] = {}
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A path glob: ``**`` spans folders, ``*`` and ``?`` stay within one; a pattern also
+    matches everything below the folder it names."""
+    if pattern not in _GLOBS:
+        regex = ""
+        for token in re.split(r"(\*\*/?|\*|\?)", pattern.strip("/")):
+            if token.startswith("**"):
+                regex += "(?:.*/)?" if token.endswith("/") else ".*"
+            elif token == "*":
+                regex += "[^/]*"
+            elif token == "?":
+                regex += "[^/]"
+            else:
+                regex += re.escape(token)
+        _GLOBS[pattern] = re.compile(f"{regex}(?:/.*)?")
+    return _GLOBS[pattern]
