@@ -21,6 +21,7 @@ setup: $(BIN)/crisp-lint
 demo: setup
 	rm -rf $(DEMO)
 	$(BIN)/crisp-ml new $(DEMO) --defaults
+	$(BIN)/python -m pip install --quiet --no-deps -e $(DEMO)
 	$(MAKE) -C $(DEMO) repro PYTHON=$(abspath $(BIN))/python
 	$(BIN)/crisp-lint $(DEMO)
 

@@ -1,0 +1,91 @@
+"""Model construction (CRISP-ML steps 5.3 and 5.5): the baseline and the real model.
+
+Both are scikit-learn pipelines whose first steps apply the preprocessing the prepare stage
+decided (imputation, standardisation), so they are fitted on the training rows only and a
+saved model takes prepared features as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .config import ConfigError
+
+ESTIMATORS: dict[str, dict[str, Any]] = {
+    "classification": {
+        "random_forest": RandomForestClassifier,
+        "gradient_boosting": GradientBoostingClassifier,
+        "logistic_regression": LogisticRegression,
+    },
+    "regression": {
+        "random_forest": RandomForestRegressor,
+        "gradient_boosting": GradientBoostingRegressor,
+        "ridge": Ridge,
+    },
+}
+BASELINE_STRATEGIES = {
+    "classification": ("most_frequent", "prior", "stratified", "uniform"),
+    "regression": ("mean", "median"),
+}
+
+
+def preprocessing(decisions: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The pipeline steps for the prepare stage's ``model_preprocessing`` decisions."""
+    steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy=decisions["imputation"]))]
+    if decisions.get("standardize"):
+        steps.append(("scale", StandardScaler()))
+    return steps
+
+
+def build_model(task: str, settings: dict[str, Any], decisions: dict[str, Any]) -> Pipeline:
+    """The model named by ``train.model`` with its hyperparameters from ``train.<model>``."""
+    name = settings.get("model")
+    choices = ESTIMATORS[task]
+    if name not in choices:
+        raise ConfigError(
+            f"params.yaml: train.model must be one of {', '.join(choices)} for {task}; got {name!r}"
+        )
+    hyperparameters = dict(settings.get(name) or {})
+    if task == "classification" and name != "gradient_boosting":
+        hyperparameters.setdefault("class_weight", settings.get("class_weight"))
+    try:
+        estimator = choices[name](**hyperparameters)
+    except TypeError as error:
+        raise ConfigError(f"params.yaml: train.{name} has a bad setting: {error}") from error
+    return Pipeline([*preprocessing(decisions), ("model", estimator)])
+
+
+def build_baseline(task: str, strategy: str, decisions: dict[str, Any], seed: int) -> Pipeline:
+    """A model that ignores the features: the bar every real model must clear."""
+    if strategy not in BASELINE_STRATEGIES[task]:
+        choices = ", ".join(BASELINE_STRATEGIES[task])
+        raise ConfigError(f"params.yaml: baseline.strategy must be one of {choices} for {task}")
+    if task == "classification":
+        estimator: Any = DummyClassifier(strategy=strategy, random_state=seed)
+    else:
+        estimator = DummyRegressor(strategy=strategy)
+    return Pipeline([*preprocessing(decisions), ("model", estimator)])
+
+
+def hyperparameters(model: Pipeline) -> dict[str, Any]:
+    """The final estimator's parameters, for logging (simple values only)."""
+    params = model.named_steps["model"].get_params()
+    return {key: value for key, value in params.items() if isinstance(value, str | int | float)}
+
+
+def predictions(model: Any, features: Any, task: str) -> tuple[Any, Any]:
+    """Predicted values and, for classifiers, class probabilities (None for regressors)."""
+    scores = model.predict_proba(features) if task == "classification" else None
+    return model.predict(features), scores
