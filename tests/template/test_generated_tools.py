@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import Render
+from template_rendering import Render
 
 # Renders seven projects and runs ruff, pre-commit, check-jsonschema and the hooks' tools: ~15 s.
 pytestmark = pytest.mark.slow

@@ -1,0 +1,89 @@
+"""The ``crisp-ml update`` command line: usage errors, review branches, repository lists."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from updatelib import NEW_CRITERIA, REPO_ROOT, git
+
+
+@pytest.mark.parametrize(
+    ("arguments", "complaint"),
+    [
+        (["--jobs", "0"], "--jobs"),
+        (["--from-file", "no-such-list.txt"], "--from-file"),
+        (["--branch", "updates..{version}"], "not a valid branch name"),
+        (["--branch", "updates/{date}"], "only {version}"),
+        (["--output-format", "yaml"], "--output-format"),
+    ],
+)
+def test_usage_errors_exit_2_before_touching_anything(tmp_path, crisp_ml, arguments, complaint):
+    done = crisp_ml("update", *arguments, cwd=tmp_path)
+
+    assert done.returncode == 2
+    assert complaint in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_no_merge_leaves_a_clean_update_on_its_branch(new_project, crisp_ml):
+    project = new_project("v1.0.0")
+    head = git(project, "rev-parse", "HEAD")
+
+    code, report = crisp_ml.update_json("--no-merge", "--trust", str(project))
+
+    (result,) = report["repos"]
+    assert (code, result["status"], result["branch"]) == (0, "updated", "crisp-ml/update-v1.1.0")
+    assert git(project, "rev-parse", "HEAD") == head
+    assert not (project / NEW_CRITERIA).exists()
+    assert NEW_CRITERIA in git(project, "ls-tree", "-r", "--name-only", result["branch"])
+
+
+@pytest.mark.slow
+def test_a_repo_named_twice_is_updated_once(new_project, crisp_ml, tmp_path):
+    project = new_project("v1.1.0")
+    (tmp_path / "list.txt").write_text(f"{project}\n\n# again, relative to the list:\n")
+    with (tmp_path / "list.txt").open("a") as listing:
+        listing.write(f"{project.relative_to(tmp_path)}\n")
+
+    code, report = crisp_ml.update_json(str(project), "--from-file", str(tmp_path / "list.txt"))
+
+    assert code == 0
+    assert [r["repo"] for r in report["repos"]] == [str(project)]
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_rewrites_one_line_on_a_terminal_and_prints_lines_otherwise():
+    from crisp_ml.fleet import Progress
+    from crisp_ml.repo_update import RepoResult, Status
+
+    results = [RepoResult("a", Status.UPDATED), RepoResult("b", Status.CONFLICT)]
+    terminal, log = FakeTerminal(), io.StringIO()
+    for stream in (terminal, log):
+        progress = Progress(len(results), stream)
+        for result in results:
+            progress.finished(result)
+
+    assert terminal.getvalue().count("\r\033[K") == 2
+    assert terminal.getvalue().endswith("[2/2] conflict       b\n")
+    assert log.getvalue().splitlines() == ["[1/2] updated        a", "[2/2] conflict       b"]
+
+
+def test_only_crisp_mls_own_template_is_trusted_without_the_flag(tmp_path, monkeypatch):
+    from crisp_ml.template_source import PUBLISHED_TEMPLATE
+    from crisp_ml.trust import is_trusted_source
+
+    monkeypatch.delenv("CRISP_ML_TEMPLATE", raising=False)
+    assert is_trusted_source(str(REPO_ROOT), tmp_path)  # the checkout crisp-ml runs from
+    assert is_trusted_source(PUBLISHED_TEMPLATE.removesuffix(".git"), tmp_path)
+    assert not is_trusted_source("https://example.com/someone-else/template.git", tmp_path)
+    assert not is_trusted_source(str(tmp_path), tmp_path)
+    assert not is_trusted_source(None, tmp_path)
+
+    monkeypatch.setenv("CRISP_ML_TEMPLATE", str(tmp_path))
+    assert is_trusted_source(f"file://{tmp_path}", tmp_path / "project")
