@@ -20,7 +20,9 @@ setup: $(BIN)/crisp-lint
 
 demo: setup
 	rm -rf $(DEMO)
-	$(BIN)/crisp-ml new $(DEMO) --defaults
+	$(BIN)/crisp-ml new $(DEMO) --defaults --quiet
+	# build/ is ignored by this repo, so the demo gets a repository of its own for DVC.
+	git -C $(DEMO) rev-parse --show-toplevel | grep -qx "$(abspath $(DEMO))" || git -C $(DEMO) init --quiet
 	$(BIN)/python -m pip install --quiet --no-deps -e $(DEMO)
 	$(MAKE) -C $(DEMO) repro PYTHON=$(abspath $(BIN))/python
 	$(BIN)/crisp-lint $(DEMO)

@@ -242,7 +242,7 @@ def _drift_section(drift: dict[str, Any], batch: dict[str, Any]) -> str:
     {rows}
   </table>
   <p>Batch: {fmt(batch.get("rows"))} rows, seed {fmt(batch.get("seed"))}, simulated shift of
-  {fmt(batch.get("shift"))} standard deviations on: {escape(shifted)}.</p>
+  {fmt(batch.get("shift"))} standard deviation(s) on: {escape(shifted)}.</p>
 </section>"""
 
 
