@@ -241,8 +241,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         add_data_files(trees["b"], DATA_FILES)
         add_source_files(trees["c"], SOURCE_FILES)
         env = tool_env(base / "pycache")
-        load = "load average {:.2f}, {:.2f}, {:.2f} before the runs".format(*os.getloadavg())
+        before = "{:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg())
         results = measure(trees, args.runs, env)
+        after = "{:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg())
+        load = f"load average {before} before the runs, {after} after"
     text = report(results, args.runs, load)
     print(text)
     if args.write:

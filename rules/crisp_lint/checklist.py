@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from crisp_lint.model import split_lines
+
 HEADER: tuple[str, ...] = ("ID", "Step", "Status", "Evidence", "Signed off by", "Date", "Notes")
 HEADER_LINE = "| " + " | ".join(HEADER) + " |"
 STATUSES: tuple[str, ...] = ("open", "done", "n/a")
@@ -36,6 +38,9 @@ class Checklist:
     path: str
     rows: list[ChecklistRow] = field(default_factory=list)
     errors: list[tuple[int | None, str]] = field(default_factory=list)
+    # Ids of rows rejected for their shape: they have a row (reported in ``errors``), just
+    # not one that parses, so coverage must not also call them missing.
+    malformed_ids: set[str] = field(default_factory=set)
 
 
 def parse_checklist(text: str, path: str) -> Checklist:
@@ -100,7 +105,7 @@ def _tables(text: str) -> list[list[tuple[int, str]]]:
     tables: list[list[tuple[int, str]]] = []
     current: list[tuple[int, str]] = []
     in_fence = False
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         if _FENCE.match(line):
             in_fence = not in_fence
         is_table_line = not in_fence and line.lstrip().startswith("|")
@@ -130,11 +135,13 @@ def _parse_table(lines: list[tuple[int, str]], checklist: Checklist) -> None:
             checklist.errors.append(
                 (number, "a table row must start and end with | (escape a | in a cell as \\|)")
             )
+            checklist.malformed_ids.add(_first_cell(line))
             continue
         if len(cells) != len(HEADER):
             checklist.errors.append(
                 (number, f"row has {len(cells)} cells, expected {len(HEADER)} ({HEADER_LINE})")
             )
+            checklist.malformed_ids.add(_first_cell(line))
             continue
         row_id, step, status, evidence, signed_off_by, date, notes = cells
         if status.lower() not in STATUSES:
@@ -153,6 +160,11 @@ def _parse_table(lines: list[tuple[int, str]], checklist: Checklist) -> None:
                 line=number,
             )
         )
+
+
+def _first_cell(line: str) -> str:
+    """The step id a malformed row starts with, as far as it can be read."""
+    return line.strip().removeprefix("|").split("|", 1)[0].strip()
 
 
 def _is_separator(line: str) -> bool:

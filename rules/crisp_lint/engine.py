@@ -21,6 +21,7 @@ from crisp_lint.repo import RepoView
 from crisp_lint.selection import is_selected
 
 DEFAULT_PHASE = LIFECYCLE[0]
+NOT_SELECTED = "not selected"  # why a rule did not run, in Report.skipped
 
 
 @dataclass(frozen=True)
@@ -101,13 +102,14 @@ def lint(
             path = _normalise(problem.path)
             if config.exclude and repo.is_excluded(path):
                 continue
+            message = _printable(problem.message)
             findings.append(
-                Finding(path, problem.line, rule.code, problem.message, rule.phase, severity)
+                Finding(_printable(path), problem.line, rule.code, message, rule.phase, severity)
             )
     findings.sort(key=lambda f: f.sort_key)
     for code in rules:
         if code not in ran and code not in skipped:
-            skipped[code] = "not selected"
+            skipped[code] = NOT_SELECTED
     return Report(
         phase=phase,
         phase_declared=(options.phase or config.phase) is not None,
@@ -176,6 +178,23 @@ def _run(rule: Rule, repo: RepoView) -> list[Problem]:
             f"internal error in rule {rule.code}: {type(error).__name__}: {error}",
         )
         return []
+
+
+def _printable(text: str) -> str:
+    """``text`` as valid Unicode that every output can encode.
+
+    git lists a file name that is not UTF-8 with surrogate escapes (so the name still opens
+    the file), which no encoder accepts: its bad bytes are shown as ``\\xNN`` instead.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that no escape produced
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _normalise(path: str) -> str:

@@ -23,12 +23,14 @@ COLLECTORS = (UNREADABLE, MALFORMED, INTERNAL_ERROR)
     "A file crisp-lint needs cannot be read as text",
     rationale=(
         "Every QA item is judged from files in the repository; a file that is binary, not "
-        "UTF-8, larger than 5 MB, a broken symbolic link or unreadable cannot be judged, so "
-        "the items that depend on it would silently pass."
+        "UTF-8, larger than 5 MB, a broken symbolic link or unreadable cannot be judged, nor "
+        "can what git tracks when git refuses the repository, so the items that depend on "
+        "them would silently pass."
     ),
     fix=(
         "Save the file as UTF-8 text, fix or remove the broken link, or give the file read "
-        "permission. Large data belongs in DVC, not in files crisp-lint reads."
+        "permission. Large data belongs in DVC, not in files crisp-lint reads. When git "
+        "cannot read the repository, `git status` there says why."
     ),
 )
 def unreadable_input(repo: RepoView) -> Iterator[Problem]:
@@ -84,5 +86,6 @@ def ignore_without_reason(repo: RepoView) -> Iterator[Problem]:
             yield Problem(
                 source,
                 f"`{ignore.selector}` is ignored without a reason",
-                repo.config.line_of(f'"{ignore.selector}"'),
+                repo.config.line_of(f'"{ignore.selector}"')
+                or repo.config.line_of(f"'{ignore.selector}'"),
             )

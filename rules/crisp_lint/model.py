@@ -58,6 +58,21 @@ CODE_PREFIX: dict[Phase, str] = {
 CODE_PATTERN = re.compile(f"({'|'.join(CODE_PREFIX.values())})[0-9]{{3}}")
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` as editors number them, broken only at \\n, \\r\\n and \\r.
+
+    ``str.splitlines`` also breaks at form feeds, U+2028 and other separators that text
+    pasted from elsewhere may hold, which would shift every line number after one.
+    """
+    lines = _LINE_BREAK.split(text)
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"

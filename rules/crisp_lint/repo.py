@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from crisp_lint.config import Config
-from crisp_lint.model import Phase, Problem
+from crisp_lint.model import Phase, Problem, split_lines
 
 if TYPE_CHECKING:
     from crisp_lint.checklist import Checklist
@@ -51,6 +51,10 @@ class RepoView:
         self._checklists: dict[Phase, Checklist | None] = {}
         self._problems: dict[tuple[str, str, str], Problem] = {}
         self._walked_dvc_outputs: set[str] = set()
+        source = self.config.source
+        if source is not None and self.config.source_text and not os.path.isabs(source):
+            # Read once already, for the settings: every file is read at most once.
+            self._text[source] = self.config.source_text
 
     # -- problems with the input -----------------------------------------------------------
 
@@ -62,6 +66,12 @@ class RepoView:
         """The input problems recorded so far under ``code``."""
         return [p for (c, _, _), p in self._problems.items() if c == code]
 
+    def could_not_read(self, rel: str) -> bool:
+        """Whether reading or parsing ``rel`` so far recorded a problem (GEN001, GEN002)."""
+        return any(
+            path == rel and code in (UNREADABLE, MALFORMED) for code, path, _ in self._problems
+        )
+
     # -- listing ---------------------------------------------------------------------------
 
     def files(self) -> list[str]:
@@ -71,14 +81,30 @@ class RepoView:
     def is_tracked_by_git(self, rel: str) -> bool:
         return rel in self._listing[1]
 
+    @property
+    def git_listed(self) -> bool:
+        """Whether git listed the files, so ``is_tracked_by_git`` can answer: False outside
+        a work tree, or when git failed (then a GEN001 says why)."""
+        return self._git_files is not None
+
     def exists(self, rel: str) -> bool:
-        """Whether ``rel`` is on disk, including DVC-managed outputs the listing omits."""
+        """Whether ``rel`` is on disk, including DVC-managed outputs the listing omits.
+
+        A broken symbolic link does not exist; it is recorded (GEN001) so that the finding
+        of a rule that reports the file as missing comes with the reason.
+        """
         path = self._path(rel)
-        return path is not None and os.path.exists(path)
+        return path is not None and (os.path.exists(path) or self._broken_link(rel, path))
 
     def is_file(self, rel: str) -> bool:
         path = self._path(rel)
-        return path is not None and os.path.isfile(path)
+        return path is not None and (os.path.isfile(path) or self._broken_link(rel, path))
+
+    def _broken_link(self, rel: str, path: Path) -> bool:
+        """Record ``rel`` as a broken link if it is one; always False (it is not there)."""
+        if os.path.islink(path) and not os.path.exists(path):
+            self.record(UNREADABLE, rel, f"broken symbolic link to `{os.readlink(path)}`")
+        return False
 
     def _path(self, rel: str) -> Path | None:
         """``rel`` under the root; None for a path that would leave the repository (absolute,
@@ -216,10 +242,8 @@ class RepoView:
             return None
         try:
             info = path.stat()
-        except FileNotFoundError:
-            if path.is_symlink():
-                target = os.readlink(path)
-                self.record(UNREADABLE, rel, f"broken symbolic link to `{target}`")
+        except (FileNotFoundError, NotADirectoryError):  # missing, or under a file
+            self._broken_link(rel, path)
             return None
         except OSError as error:
             self.record(UNREADABLE, rel, f"cannot read: {error.strerror or error}")
@@ -255,7 +279,7 @@ class RepoView:
 
     def lines(self, rel: str) -> list[str] | None:
         text = self.text(rel)
-        return None if text is None else text.splitlines()
+        return None if text is None else split_lines(text)
 
     def has_placeholder(self, rel: str) -> bool:
         """Whether the file still carries the template's ``TODO(crisp)`` marker."""
@@ -326,6 +350,15 @@ class RepoView:
         except (OSError, subprocess.TimeoutExpired):
             return None
         if done.returncode != 0:
+            # A repository git refuses (corrupt index, "dubious ownership" in a container)
+            # would otherwise look untracked, and every check of what git holds would pass.
+            reason = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+            self.record(
+                UNREADABLE,
+                ".git",
+                f"git cannot read the repository ({reason[0] if reason else 'no reason given'});"
+                " checks of what git tracks are skipped",
+            )
             return None
         return done.stdout.decode("utf-8", errors="surrogateescape")
 

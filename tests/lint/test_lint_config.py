@@ -8,6 +8,8 @@ import pytest
 
 from crisp_lint.config import Config, ConfigError, Ignore, check_selectors, load_config
 from crisp_lint.model import Phase
+from crisp_lint.registry import load_registry
+from crisp_lint.repo import RepoView
 
 
 def write(path: Path, text: str) -> Path:
@@ -140,3 +142,24 @@ def test_selectors_are_all_a_phase_prefix_or_the_start_of_a_known_code(selector:
 def test_other_selectors_are_refused_by_name(selector: str) -> None:
     with pytest.raises(ConfigError, match=f"--select: .*`{selector}`"):
         check_selectors((selector,), KNOWN, "--select")
+
+
+def ignores_without_reason(root: Path, table: str) -> list[tuple[str, int | None, str]]:
+    """What GEN004 reports about the ignores of ``[tool.crisp-lint]`` written as ``table``."""
+    write(root / "pyproject.toml", f'[project]\nname = "x"\n\n[tool.crisp-lint]\n{table}')
+    rule = load_registry()["GEN004"]
+    return [(p.path, p.line, p.message) for p in rule.check(RepoView(root, load_config(root)))]
+
+
+def test_ignores_with_a_reason_pass(tmp_path: Path) -> None:
+    table = 'ignore = [{ code = "DE004", reason = "gated in the platform pipeline" }]\n'
+    assert ignores_without_reason(tmp_path, table) == []
+
+
+def test_an_ignore_without_a_reason_is_reported_at_its_line(tmp_path: Path) -> None:
+    table = 'ignore = [\n  "BU103",\n  \'LR1\',\n  { code = "DE004", reason = " " },\n]\n'
+    assert ignores_without_reason(tmp_path, table) == [
+        ("pyproject.toml", 6, "`BU103` is ignored without a reason"),
+        ("pyproject.toml", 7, "`LR1` is ignored without a reason"),  # a TOML literal string
+        ("pyproject.toml", 8, "`DE004` is ignored without a reason"),
+    ]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from lint_helpers import RepoMaker
 
-from crisp_lint.config import Config
+from crisp_lint.config import Config, load_config
 from crisp_lint.model import Phase
 from crisp_lint.repo import MALFORMED, MAX_TEXT_BYTES, UNREADABLE, RepoView
 
@@ -144,8 +144,10 @@ def test_placeholders_are_files_with_the_todo_crisp_marker(make_repo: RepoMaker)
 
 
 def test_a_missing_file_is_none_and_no_problem(tmp_path: Path) -> None:
+    (tmp_path / ".dvc").write_text("a file where DVC keeps a folder")
     repo = RepoView(tmp_path)
     assert repo.text("nope.md") is None and repo.yaml("nope.yaml") is None
+    assert repo.text(".dvc/config") is None  # under a file: just as missing
     assert repo.problems(UNREADABLE) == repo.problems(MALFORMED) == []
 
 
@@ -184,6 +186,32 @@ def problems(repo: RepoView) -> list[tuple[str, str, str, int | None]]:
     ]
 
 
+def test_a_repository_git_cannot_read_is_reported_not_taken_for_untracked(
+    make_repo: RepoMaker,
+) -> None:
+    root = make_repo({"a.txt": "a"}, commit=True)
+    (root / ".git" / "index").write_bytes(b"garbage")  # as git refuses a repository
+    repo = RepoView(root)
+    assert repo.files() == ["a.txt"]  # listed from disk instead
+    assert not repo.git_listed
+    [(code, path, message, _)] = problems(repo)
+    assert (code, path) == (UNREADABLE, ".git")
+    assert message.startswith("git cannot read the repository (fatal: ")
+    assert message.endswith("; checks of what git tracks are skipped")
+
+
+def test_the_configuration_file_is_not_read_twice(make_repo: RepoMaker) -> None:
+    root = make_repo({"pyproject.toml": '[tool.crisp-lint]\nphase = "modelling"\n'})
+    config = load_config(root)
+    (root / "pyproject.toml").unlink()  # the view must answer from what the config read
+    assert RepoView(root, config).text("pyproject.toml") == config.source_text
+
+
+def test_lines_are_numbered_as_editors_number_them(make_repo: RepoMaker) -> None:
+    repo = RepoView(make_repo({"notes.md": "a\u2028pasted\r\nb\x0cc\rTODO(crisp)\n"}))
+    assert repo.lines("notes.md") == ["a\u2028pasted", "b\x0cc", "TODO(crisp)"]
+
+
 def test_a_binary_file_where_text_is_expected(make_repo: RepoMaker) -> None:
     repo = RepoView(make_repo({"params.yaml": b"\x89PNG\r\n\x1a\n\x00\x00"}))
     assert repo.params() is None
@@ -214,6 +242,21 @@ def test_a_broken_symlink(make_repo: RepoMaker) -> None:
     assert repo.params() is None
     assert problems(repo) == [
         (UNREADABLE, "params.yaml", "broken symbolic link to `gone.yaml`", None)
+    ]
+
+
+def test_a_broken_symlink_asked_about_is_recorded_with_its_target(make_repo: RepoMaker) -> None:
+    """A rule that only asks whether a document exists still gets the reason it does not."""
+    root = make_repo({"notes.md": "x", "docs/real.md": "x"})
+    (root / "landscape.md").symlink_to("gone.md")
+    (root / "docs-link").symlink_to("docs")
+    repo = RepoView(root)
+    assert not repo.is_file("landscape.md")
+    assert not repo.exists("landscape.md")
+    assert repo.exists("docs-link") and not repo.is_file("docs-link")  # a link to a folder
+    assert not repo.exists("never-written.md")  # simply missing: nothing to record
+    assert problems(repo) == [
+        (UNREADABLE, "landscape.md", "broken symbolic link to `gone.md`", None)
     ]
 
 

@@ -117,6 +117,28 @@ def test_sarif_validates_against_the_2_1_0_schema(report: Report) -> None:
         },
         "region": {"startLine": 7},
     }
+    # A base without a "uri": a relative one would itself need a base (SARIF validators).
+    assert "uri" not in run["originalUriBaseIds"]["%SRCROOT%"]
+
+
+def test_sarif_locations_are_valid_uri_references(tmp_path: Path) -> None:
+    """A space is percent-encoded; a file outside the repository (a --config file elsewhere)
+    gets an absolute file URI, as SARIF allows a uriBaseId only on a relative reference."""
+    outside = str(tmp_path / "shared config" / "crisp.toml")
+    rules = rule_set(
+        make_rule("BU101", BU, [Problem("data/raw data.csv", "committed")]),
+        make_rule("GEN004", Phase.GENERAL, [Problem(outside, "ignored without a reason")]),
+    )
+    document = json.loads(renderer("sarif")(lint(RepoView(tmp_path), rules=rules)))
+    jsonschema.validate(document, sarif_schema())
+    locations = [
+        result["locations"][0]["physicalLocation"]["artifactLocation"]
+        for result in document["runs"][0]["results"]
+    ]
+    assert locations == [
+        {"uri": Path(outside).as_uri()},
+        {"uri": "data/raw%20data.csv", "uriBaseId": "%SRCROOT%"},
+    ]
 
 
 def test_sarif_of_a_clean_run_is_valid_too(tmp_path: Path) -> None:
@@ -184,9 +206,45 @@ def test_statistics_count_findings_per_rule(report: Report) -> None:
 
 
 def test_every_format_renders_an_empty_report(tmp_path: Path) -> None:
-    empty = lint(RepoView(tmp_path), rules={})
+    empty = lint(RepoView(tmp_path), rules=rule_set(make_rule("BU101", BU)))
     rendered = {name: renderer(name)(empty) for name in FORMATS}
     assert json.loads(rendered["json"])["findings"] == []
     assert rendered["github"] == ""
     assert rendered["text"].startswith("All checks passed")
     assert ElementTree.fromstring(rendered["junit"].encode()).find("testsuite") is not None
+
+
+def test_every_format_encodes_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
+    """git hands such a name over with surrogate escapes, which no encoder accepts; the
+    finding shows the bad byte as \\xNN, and every format can be written out as UTF-8."""
+    escaped = b"data/caf\xe9.csv".decode("utf-8", "surrogateescape")
+    rules = rule_set(make_rule("GEN011", Phase.GENERAL, [Problem(escaped, f"{escaped} here")]))
+    report = lint(RepoView(tmp_path), rules=rules)
+    assert [(f.path, f.message) for f in report.findings] == [
+        ("data/caf\\xe9.csv", "data/caf\\xe9.csv here")
+    ]
+    for name in FORMATS:
+        renderer(name)(report).encode("utf-8")
+
+
+def test_junit_is_well_formed_when_a_message_quotes_control_characters(tmp_path: Path) -> None:
+    step = "Define\x1b[1m objectives\x0b"  # pasted into a checklist cell
+    rules = rule_set(make_rule("BU103", BU, [Problem(CHECKLIST, f"step 1.1 ({step}) is open")]))
+    junit = renderer("junit")(lint(RepoView(tmp_path), Options(strict=True), rules))
+    failure = ElementTree.fromstring(junit.encode()).find(".//failure")
+    assert failure is not None
+    assert failure.text is not None and "Define\\x1b[1m objectives\\x0b" in failure.text
+
+
+def test_text_does_not_claim_checks_passed_when_no_rule_ran(tmp_path: Path) -> None:
+    """`--select DU007` without `--with git-history`, or a later phase's prefix."""
+    rules = rule_set(
+        make_rule("DU101", DU, [Problem("x", "found")], needs="git-history"),
+        make_rule("DP101", DP, [Problem("y", "found")]),
+        make_rule("MO101", Phase.MODELLING),
+    )
+    report = lint(RepoView(tmp_path, Config(phase=DU)), Options(select=("DU", "DP")), rules)
+    assert renderer("text")(report) == (
+        "No rule ran in phase data-understanding. DU101: needs git-history (use --with"
+        " git-history); DP101: a later phase than data-understanding (use --all-phases).\n"
+    )

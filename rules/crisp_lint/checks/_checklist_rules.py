@@ -11,7 +11,7 @@ import posixpath
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from crisp_lint.checklist import Checklist, ChecklistRow
@@ -27,6 +27,8 @@ DOCUMENT_SUFFIXES = frozenset(
     {".md", ".markdown", ".rst", ".txt", ".yaml", ".yml", ".toml", ".json", ".py", ".html"}
 )
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A sign-off made today east of here may carry tomorrow's date; later than that is a typo.
+SIGN_OFF_CLOCK_SKEW = timedelta(days=1)
 _QA_PRINCIPLE = (
     "CRISP-ML: each step must go over a quality assurance procedure so that errors are"
     " caught as early as possible"
@@ -66,7 +68,7 @@ def _coverage(repo: RepoView, phase: Phase) -> Iterator[Problem]:
             yield Problem(path, f"step {row.id} has more than one row: keep one", row.line)
         seen.add(row.id)
     for step_id, step in expected.items():
-        if step_id not in seen:
+        if step_id not in seen and step_id not in checklist.malformed_ids:
             yield Problem(path, f"step {step_id} ({step.text}) has no row: add it")
 
 
@@ -92,7 +94,7 @@ def _evidence_missing(repo: RepoView, checklist: Checklist, row: ChecklistRow) -
                 f"step {row.id}: evidence {evidence!r} must be a path inside the repository",
                 row.line,
             )
-        elif not (repo.exists(evidence) or repo.is_dvc_managed(evidence)):
+        elif not (repo.is_dvc_managed(evidence) or repo.exists(evidence)):
             yield Problem(
                 checklist.path, f"step {row.id}: evidence {evidence} does not exist", row.line
             )
@@ -123,6 +125,12 @@ def _sign_off(repo: RepoView, checklist: Checklist, row: ChecklistRow) -> Iterat
         yield Problem(
             checklist.path,
             f"step {row.id}: date {row.date!r} is not an ISO date (YYYY-MM-DD)",
+            row.line,
+        )
+    elif date.fromisoformat(row.date) > date.today() + SIGN_OFF_CLOCK_SKEW:
+        yield Problem(
+            checklist.path,
+            f"step {row.id}: date {row.date} is in the future; write the day it was signed off",
             row.line,
         )
 
@@ -197,7 +205,7 @@ _ROW_RULES: tuple[_RowRule, ...] = (
     ),
     _RowRule(
         107,
-        "done or n/a item without sign-off or ISO date",
+        "done or n/a item without sign-off or a valid date",
         "a QA item is only passed when a named person signed it off on a date",
         "fill in `Signed off by` (name or handle) and `Date` (YYYY-MM-DD)",
         _sign_off,

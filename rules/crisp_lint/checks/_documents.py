@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from crisp_lint.checks._locate import line_containing
 from crisp_lint.model import Phase, Problem, rule
+from crisp_lint.repo import PLACEHOLDER
 from crisp_lint.workflow import cite
 
 if TYPE_CHECKING:
     from crisp_lint.repo import RepoView
-
-PLACEHOLDER = "TODO(crisp)"
 
 
 def document_problems(repo: RepoView, path: str, what: str) -> Iterator[Problem]:
@@ -27,10 +27,7 @@ def document_problems(repo: RepoView, path: str, what: str) -> Iterator[Problem]
 
 
 def first_placeholder_line(repo: RepoView, path: str) -> int | None:
-    for number, line in enumerate(repo.lines(path) or [], start=1):
-        if PLACEHOLDER in line:
-            return number
-    return None
+    return line_containing(repo, path, PLACEHOLDER)
 
 
 def document_rule(code: str, phase: Phase, path: str, what: str, *steps: str) -> None:

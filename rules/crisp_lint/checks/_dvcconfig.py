@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from crisp_lint.model import split_lines
+
 _SECTION = re.compile(r"^\[\s*(?P<name>.+?)\s*\]$")
 _OPTION = re.compile(r"^(?P<key>[A-Za-z0-9_.-]+)\s*=\s*(?P<value>.*)$")
 
@@ -21,7 +23,7 @@ def parse_dvc_config(text: str) -> list[Option]:
     """Every ``key = value`` with its section and line; comments and blanks skipped."""
     options = []
     section = ""
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(split_lines(text), start=1):
         line = raw.strip()
         if not line or line.startswith(("#", ";")):
             continue

@@ -19,12 +19,6 @@ class Section:
     line: int
     body: list[str]  # the lines up to the next heading of the same or a higher level
 
-    @property
-    def has_content(self) -> bool:
-        """Whether the section says anything beyond blank lines and HTML comments."""
-        text = re.sub(r"<!--.*?-->", "", "\n".join(self.body), flags=re.DOTALL)
-        return bool(text.strip())
-
 
 @dataclass(frozen=True)
 class Table:

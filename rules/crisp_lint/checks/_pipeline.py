@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 PIPELINE_FILE = "dvc.yaml"
 LOCK_FILE = "dvc.lock"
+PARAMS_FILE = "params.yaml"
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,28 @@ def stages(repo: RepoView) -> dict[str, Stage]:
     return found
 
 
+def pipeline_unusable(repo: RepoView) -> bool:
+    """Whether ``dvc.yaml`` is there but cannot be read or parsed (GEN001/GEN002 say why).
+
+    Rules about stages then stay silent rather than call every stage missing. A missing
+    ``dvc.yaml`` is usable: it is a pipeline without stages, and they report what it lacks.
+    """
+    repo.dvc_yaml()  # read and parse it, recording why it cannot be
+    return repo.could_not_read(PIPELINE_FILE)
+
+
+def parameters(repo: RepoView) -> dict[str, Any] | None:
+    """``params.yaml`` as a mapping; empty when there is none, or it holds no mapping.
+
+    None when it is there but cannot be read or parsed (GEN001/GEN002 say why): rules about
+    parameters then stay silent rather than call every parameter missing.
+    """
+    params = repo.params()
+    if params is None and repo.could_not_read(PARAMS_FILE):
+        return None
+    return params or {}
+
+
 def stages_named(repo: RepoView, *prefixes: str) -> list[Stage]:
     """Stages whose name is one of ``prefixes`` or starts with ``<prefix>_`` / ``<prefix>-``."""
     return [stage for stage in stages(repo).values() if has_role(stage.name, *prefixes)]
@@ -65,11 +88,6 @@ def locked_stage_names(repo: RepoView) -> set[str] | None:
     if not isinstance(lock, dict) or not isinstance(lock.get("stages"), dict):
         return None
     return {str(name).split("@", 1)[0] for name in lock["stages"]}
-
-
-def reads(stage: Stage, path: str) -> bool:
-    """Does ``stage`` depend on ``path`` or on a folder containing it?"""
-    return any(covers(dep, path) for dep in stage.deps)
 
 
 def covers(declared: str, path: str) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from crisp_lint.model import split_lines
+
 # scheme://user:password@host; a password that is a variable reference is not a secret.
 URL_WITH_PASSWORD = re.compile(
     r"\b[a-z][a-z0-9+.-]*://(?P<user>[^/\s:@'\"]+):(?P<password>[^/\s@'\"]+)@", re.IGNORECASE
@@ -25,7 +27,7 @@ def is_reference(value: str) -> bool:
 def url_passwords(text: str) -> list[tuple[int, str]]:
     """(line, redacted URL start) for every URL that carries a literal password."""
     found = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         for match in URL_WITH_PASSWORD.finditer(line):
             if not is_reference(match["password"]):
                 found.append((number, f"{match['user']}:***@"))

@@ -83,8 +83,8 @@ def success_criteria_complete(repo: RepoView) -> Iterator[Problem]:
         yield Problem(SUCCESS_CRITERIA, "the success criteria file is missing")
         return
     data = repo.yaml(SUCCESS_CRITERIA)
-    if data is None:
-        return  # malformed: reported by the repository view
+    if repo.could_not_read(SUCCESS_CRITERIA):
+        return  # GEN001 or GEN002 says why
     if not isinstance(data, dict):
         yield Problem(SUCCESS_CRITERIA, "must be a mapping with metric, direction, target, minimum")
         return

@@ -26,7 +26,15 @@ from crisp_lint.checks._checklist_rules import register_checklist_rules
 from crisp_lint.checks._documents import PLACEHOLDER, first_placeholder_line
 from crisp_lint.checks._locate import line_of_key
 from crisp_lint.checks._markdown import sections
-from crisp_lint.checks._pipeline import Stage, covers, has_role, stages, stages_named
+from crisp_lint.checks._pipeline import (
+    Stage,
+    covers,
+    has_role,
+    parameters,
+    pipeline_unusable,
+    stages,
+    stages_named,
+)
 from crisp_lint.checks._python import stage_scripts
 from crisp_lint.checks._tags import GIT_HISTORY, untagged_version
 from crisp_lint.model import Phase, Problem, rule
@@ -69,7 +77,8 @@ register_checklist_rules(PHASE)
 def preparation_log(repo: RepoView) -> Iterator[Problem]:
     lines = repo.lines(PREPARATION_LOG)
     if lines is None:
-        yield Problem(PREPARATION_LOG, "the data preparation log is missing")
+        if not repo.exists(PREPARATION_LOG):  # else unreadable: GEN001 says why
+            yield Problem(PREPARATION_LOG, "the data preparation log is missing")
         return
     titles = [section.title.lower() for section in sections(lines)]
     for decision, words in DECISIONS.items():
@@ -92,8 +101,8 @@ def preparation_log(repo: RepoView) -> Iterator[Problem]:
     fix="add a `prepare` stage to dvc.yaml whose `outs` hold the prepared data set",
 )
 def prepared_dataset(repo: RepoView) -> Iterator[Problem]:
-    if repo.dvc_yaml() is None:
-        return
+    if pipeline_unusable(repo):
+        return  # GEN001 or GEN002 says why
     prepare = stages_named(repo, "prepare")
     if not prepare:
         yield Problem("dvc.yaml", "no `prepare` stage writes the prepared data set")
@@ -111,13 +120,16 @@ def prepared_dataset(repo: RepoView) -> Iterator[Problem]:
     " `split: {seed: 42}` in params.yaml",
 )
 def split_seed(repo: RepoView) -> Iterator[Problem]:
-    if repo.dvc_yaml() is None:
-        return
+    if pipeline_unusable(repo):
+        return  # GEN001 or GEN002 says why
     split = stages_named(repo, "split")
     if not split:
         yield Problem("dvc.yaml", "no `split` stage")
         return
-    section = (repo.params() or {}).get("split")
+    params = parameters(repo)
+    if params is None:
+        return  # params.yaml unreadable: GEN001 or GEN002 says why
+    section = params.get("split")
     seed = section.get("seed") if isinstance(section, dict) else None
     if not isinstance(seed, int) or isinstance(seed, bool):
         yield Problem(

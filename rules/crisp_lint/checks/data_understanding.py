@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from crisp_lint.checks._checklist_rules import register_checklist_rules
 from crisp_lint.checks._documents import PLACEHOLDER, document_rule
 from crisp_lint.checks._dvcconfig import parse_dvc_config, remote_name
-from crisp_lint.checks._locate import line_containing
-from crisp_lint.checks._pipeline import covers, stages_named
+from crisp_lint.checks._locate import line_of_key
+from crisp_lint.checks._pipeline import covers, pipeline_unusable, stages_named
 from crisp_lint.checks._tags import GIT_HISTORY, untagged_version
 from crisp_lint.model import Phase, Problem, rule
 from crisp_lint.workflow import cite
@@ -47,20 +47,23 @@ def data_catalog_complete(repo: RepoView) -> Iterator[Problem]:
         yield Problem(DATA_CATALOG, "the data catalog is missing")
         return
     catalog = repo.yaml(DATA_CATALOG)
-    if catalog is None:
-        return  # malformed: reported by the repository view
+    if repo.could_not_read(DATA_CATALOG):
+        return  # GEN001 or GEN002 says why
     sources = catalog.get("sources") if isinstance(catalog, dict) else None
     if not isinstance(sources, list) or not sources:
         yield Problem(DATA_CATALOG, "no `sources:` list: describe at least one data source")
         return
+    starts = _entry_lines(
+        repo.lines(DATA_CATALOG) or [], line_of_key(repo, DATA_CATALOG, "sources")
+    )
     for index, source in enumerate(sources, start=1):
+        line = starts[index - 1] if index <= len(starts) else None
         if not isinstance(source, dict):
-            yield Problem(DATA_CATALOG, f"source {index} is not a mapping of fields")
+            yield Problem(DATA_CATALOG, f"source {index} is not a mapping of fields", line)
             continue
         name = source.get("name")
         named = isinstance(name, str) and bool(name.strip()) and PLACEHOLDER not in name
         label = name if named else f"source {index}"
-        line = line_containing(repo, DATA_CATALOG, f"name: {name}") if named else None
         for field in CATALOG_FIELDS:
             if _blank(source.get(field)):
                 yield Problem(DATA_CATALOG, f"{label}: `{field}` is missing or empty", line)
@@ -73,6 +76,26 @@ def data_catalog_complete(repo: RepoView) -> Iterator[Problem]:
                     yield Problem(
                         DATA_CATALOG, f"{label}: `reliability.{part}` is missing or empty", line
                     )
+
+
+def _entry_lines(lines: list[str], key_line: int | None) -> list[int]:
+    """The line each item of the block sequence under the key at ``key_line`` starts on."""
+    if key_line is None:
+        return []
+    found: list[int] = []
+    item_indent = None
+    for number in range(key_line, len(lines)):
+        stripped = lines[number].lstrip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(lines[number]) - len(stripped)
+        if item_indent is None:
+            item_indent = indent
+        if indent < item_indent or (indent == item_indent and not stripped.startswith("- ")):
+            break
+        if indent == item_indent:
+            found.append(number + 1)
+    return found
 
 
 def _blank(value: Any) -> bool:
@@ -121,8 +144,8 @@ def raw_data_in_dvc(repo: RepoView) -> Iterator[Problem]:
     f" {QUALITY_REPORTS}/",
 )
 def data_quality_report(repo: RepoView) -> Iterator[Problem]:
-    if repo.dvc_yaml() is None:
-        return  # BU008 reports a missing pipeline
+    if pipeline_unusable(repo):
+        return  # GEN001 or GEN002 says why
     validate = stages_named(repo, "validate")
     if not validate:
         yield Problem("dvc.yaml", "no `validate` stage checks the raw data's quality")
@@ -143,7 +166,8 @@ def data_quality_report(repo: RepoView) -> Iterator[Problem]:
 def default_remote(repo: RepoView) -> Iterator[Problem]:
     text = repo.text(DVC_CONFIG)
     if text is None:
-        yield Problem(DVC_CONFIG, "missing: run `dvc init` and add a default remote")
+        if not repo.exists(DVC_CONFIG):  # else unreadable: GEN001 says why
+            yield Problem(DVC_CONFIG, "missing: run `dvc init` and add a default remote")
         return
     options = parse_dvc_config(text)
     default = next((o for o in options if o.section == "core" and o.key == "remote"), None)

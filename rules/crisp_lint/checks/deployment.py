@@ -11,6 +11,7 @@ from crisp_lint.checks._checklist_rules import register_checklist_rules
 from crisp_lint.checks._ci import jobs
 from crisp_lint.checks._documents import document_rule
 from crisp_lint.checks._locate import line_of_key
+from crisp_lint.checks._pipeline import parameters
 from crisp_lint.model import Phase, Problem, rule
 from crisp_lint.workflow import cite
 
@@ -58,9 +59,9 @@ def router_strategies(repo: RepoView) -> tuple[tuple[str, ...], str | None]:
     f" (by default {', '.join(DEFAULT_STRATEGIES)})",
 )
 def strategy_supported(repo: RepoView) -> Iterator[Problem]:
-    params = repo.params()
+    params = parameters(repo)
     if params is None:
-        return
+        return  # params.yaml unreadable: GEN001 or GEN002 says why
     deploy = params.get("deploy")
     strategy = deploy.get("strategy") if isinstance(deploy, dict) else None
     supported, source = router_strategies(repo)

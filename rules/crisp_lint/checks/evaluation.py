@@ -3,6 +3,7 @@ the documents a deployment decision rests on."""
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,7 @@ from crisp_lint.checks._checklist_rules import register_checklist_rules
 from crisp_lint.checks._documents import document_rule
 from crisp_lint.checks._locate import line_of_key
 from crisp_lint.checks._markdown import tables
-from crisp_lint.checks._pipeline import stages_named
+from crisp_lint.checks._pipeline import parameters, pipeline_unusable, stages_named
 from crisp_lint.checks.business_understanding import SUCCESS_CRITERIA, success_criteria
 from crisp_lint.model import Phase, Problem, rule
 from crisp_lint.workflow import cite
@@ -38,9 +39,9 @@ document_rule("EV005", PHASE, f"{FOLDER}/explainability.md", "explainability rev
 
 def _success_criteria_reference(repo: RepoView, section: str) -> Iterator[Problem]:
     """``params.yaml`` ``<section>.success_criteria`` names the phase-1 file."""
-    params = repo.params()
+    params = parameters(repo)
     if params is None:
-        return
+        return  # params.yaml unreadable: GEN001 or GEN002 says why
     block = params.get(section)
     value = block.get("success_criteria") if isinstance(block, dict) else None
     if value != SUCCESS_CRITERIA:
@@ -50,6 +51,19 @@ def _success_criteria_reference(repo: RepoView, section: str) -> Iterator[Proble
             line_of_key(repo, "params.yaml", section, "success_criteria")
             or line_of_key(repo, "params.yaml", section),
         )
+
+
+def _metrics_file(repo: RepoView, path: str) -> Any:
+    """A DVC metrics file parsed by its format (DVC reads JSON, YAML and TOML); None for
+    another format or a file not written yet."""
+    if not repo.exists(path):
+        return None
+    suffix = posixpath.splitext(path)[1].lower()
+    if suffix == ".json":
+        return repo.json(path)
+    if suffix in (".yaml", ".yml"):
+        return repo.yaml(path)
+    return repo.toml(path) if suffix == ".toml" else None
 
 
 def _find_key(node: Any, key: str) -> bool:
@@ -70,8 +84,8 @@ def _find_key(node: Any, key: str) -> bool:
     " metrics file, and set `evaluate.success_criteria` in params.yaml to that path",
 )
 def evaluation_gates_on_success_metric(repo: RepoView) -> Iterator[Problem]:
-    if repo.dvc_yaml() is None:
-        return
+    if pipeline_unusable(repo):
+        return  # GEN001 or GEN002 says why
     evaluate = stages_named(repo, "evaluate")
     if not evaluate:
         yield Problem("dvc.yaml", "no `evaluate` stage")
@@ -97,7 +111,7 @@ def evaluation_gates_on_success_metric(repo: RepoView) -> Iterator[Problem]:
                 line_of_key(repo, "params.yaml", "evaluate", "metrics"),
             )
         return
-    written = [data for path in metric_files if (data := repo.json(path)) is not None]
+    written = [data for path in metric_files if (data := _metrics_file(repo, path)) is not None]
     if written and not any(_find_key(data, metric) for data in written):
         yield Problem(
             metric_files[0], f"the evaluation metrics do not include the success metric {metric}"
@@ -137,8 +151,8 @@ def gate_recorded(repo: RepoView) -> Iterator[Problem]:
         yield Problem(GATE, "not found: run `dvc repro evaluate` or `dvc pull`")
         return
     gate = repo.json(GATE)
-    if gate is None:
-        return  # malformed: reported by the repository view
+    if repo.could_not_read(GATE):
+        return  # GEN001 or GEN002 says why
     if not isinstance(gate, dict) or gate.get("decision") not in DECISIONS:
         yield Problem(GATE, 'must be an object with "decision": "go" or "no-go"')
         return

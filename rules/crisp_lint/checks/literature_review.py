@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -28,10 +29,13 @@ document_rule(
 )
 
 
-def _column(table: Table, starts: str, excluding: str | None = None) -> int | None:
+def _column(table: Table, start: str, excluding: str | None = None) -> int | None:
+    """The first column whose header starts with the regex ``start`` (``pros?\\b`` finds
+    "Pros" but not "Provider"), skipping headers that contain ``excluding``."""
+    pattern = re.compile(start)
     for index, cell in enumerate(table.header):
         lowered = cell.lower()
-        if lowered.startswith(starts) and not (excluding and excluding in lowered):
+        if pattern.match(lowered) and not (excluding and excluding in lowered):
             return index
     return None
 
@@ -53,10 +57,11 @@ def _filled(row: list[str], *columns: int) -> bool:
 def pros_cons_table(repo: RepoView) -> Iterator[Problem]:
     lines = repo.lines(METHODS_COMPARISON)
     if lines is None:
-        yield Problem(METHODS_COMPARISON, "the methods comparison is missing")
+        if not repo.exists(METHODS_COMPARISON):  # else unreadable: GEN001 says why
+            yield Problem(METHODS_COMPARISON, "the methods comparison is missing")
         return
     for table in tables(lines):
-        pros, cons = _column(table, "pro"), _column(table, "con")
+        pros, cons = _column(table, r"pros?\b"), _column(table, r"cons?\b")
         if pros is None or cons is None:
             continue
         complete = [row for row in table.rows if _filled(row, 0, pros, cons)]
@@ -89,7 +94,8 @@ def pros_cons_table(repo: RepoView) -> Iterator[Problem]:
 def chosen_methods(repo: RepoView) -> Iterator[Problem]:
     lines = repo.lines(CHOSEN_METHODS)
     if lines is None:
-        yield Problem(CHOSEN_METHODS, "the chosen methods are missing")
+        if not repo.exists(CHOSEN_METHODS):  # else unreadable: GEN001 says why
+            yield Problem(CHOSEN_METHODS, "the chosen methods are missing")
         return
     for table in tables(lines):
         method, reason = _column(table, "method"), _column(table, "reason", excluding="not")

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 from crisp_lint.checks._checklist_rules import register_checklist_rules
 from crisp_lint.checks._documents import document_rule
 from crisp_lint.checks._locate import line_of_key
-from crisp_lint.checks._pipeline import LOCK_FILE, locked_stage_names, stages, stages_named
+from crisp_lint.checks._pipeline import (
+    LOCK_FILE,
+    locked_stage_names,
+    pipeline_unusable,
+    stages,
+    stages_named,
+)
 from crisp_lint.checks._python import stage_scripts, uses_module
 from crisp_lint.checks.business_understanding import SUCCESS_CRITERIA
 from crisp_lint.model import Phase, Problem, rule
@@ -66,8 +72,8 @@ def quality_measure_uses_success_criteria(repo: RepoView) -> Iterator[Problem]:
     " reports/baseline/metrics.json)",
 )
 def baseline_stage(repo: RepoView) -> Iterator[Problem]:
-    if repo.dvc_yaml() is None:
-        return
+    if pipeline_unusable(repo):
+        return  # GEN001 or GEN002 says why
     baseline = stages_named(repo, "baseline")
     if not baseline:
         yield Problem("dvc.yaml", "no `baseline` stage")
@@ -85,8 +91,8 @@ def baseline_stage(repo: RepoView) -> Iterator[Problem]:
     " tracking helper) and log the run",
 )
 def training_logs_to_mlflow(repo: RepoView) -> Iterator[Problem]:
-    if repo.dvc_yaml() is None:
-        return
+    if pipeline_unusable(repo):
+        return  # GEN001 or GEN002 says why
     train = stages_named(repo, "train")
     if not train:
         yield Problem("dvc.yaml", "no `train` stage")
@@ -130,7 +136,7 @@ def tracking_uri_sound(repo: RepoView) -> Iterator[Problem]:
 @rule(
     "MO008",
     PHASE,
-    "Dvc.lock not committed or not covering every stage",
+    "dvc.lock not committed, or not covering every stage",
     rationale=f"{cite('5.1', '4.8', '4.9')}. dvc.lock pins the exact data, code and"
     " parameters of every stage; without it a result cannot be reproduced or traced.",
     fix="run `dvc repro` and commit dvc.lock",
@@ -142,11 +148,11 @@ def lock_covers_pipeline(repo: RepoView) -> Iterator[Problem]:
     if not repo.exists(LOCK_FILE):
         yield Problem(LOCK_FILE, "missing: run `dvc repro` and commit dvc.lock")
         return
-    if repo.in_git_work_tree and not repo.is_tracked_by_git(LOCK_FILE):
+    if repo.git_listed and not repo.is_tracked_by_git(LOCK_FILE):
         yield Problem(LOCK_FILE, "not committed: `git add dvc.lock`")
     locked = locked_stage_names(repo)
-    if locked is None:
-        return  # malformed: reported by the repository view
+    if locked is None and repo.could_not_read(LOCK_FILE):
+        return  # GEN001 or GEN002 says why
     for name in defined:
-        if name not in locked:
+        if name not in (locked or ()):
             yield Problem(LOCK_FILE, f"stage `{name}` has never been run: `dvc repro {name}`")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from crisp_lint.checks._checklist_rules import register_checklist_rules
 from crisp_lint.checks._documents import document_rule
 from crisp_lint.checks._locate import line_of_key
-from crisp_lint.checks._pipeline import stages_named
+from crisp_lint.checks._pipeline import parameters, pipeline_unusable, stages_named
 from crisp_lint.checks.business_understanding import SUCCESS_CRITERIA, success_criteria
 from crisp_lint.model import Phase, Problem, rule
 from crisp_lint.workflow import cite
@@ -39,9 +39,9 @@ document_rule("MN003", PHASE, f"{FOLDER}/labelling-procedure.md", "labelling pro
     " threshold typed there",
 )
 def monitoring_uses_success_criteria(repo: RepoView) -> Iterator[Problem]:
-    params = repo.params()
+    params = parameters(repo)
     if params is None:
-        return
+        return  # params.yaml unreadable: GEN001 or GEN002 says why
     monitor = params.get("monitor")
     if not isinstance(monitor, dict):
         yield Problem(
@@ -81,8 +81,8 @@ def monitoring_uses_success_criteria(repo: RepoView) -> Iterator[Problem]:
     " an HTML dashboard and a retraining decision (e.g. reports/monitoring/retrain.json)",
 )
 def monitoring_stage(repo: RepoView) -> Iterator[Problem]:
-    if repo.dvc_yaml() is None:
-        return
+    if pipeline_unusable(repo):
+        return  # GEN001 or GEN002 says why
     monitor = stages_named(repo, "monitor")
     if not monitor:
         yield Problem("dvc.yaml", "no `monitor` stage")

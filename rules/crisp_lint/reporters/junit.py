@@ -6,11 +6,15 @@ that did not run (later phases, not selected) are skipped, with the reason.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ElementTree
 
 from crisp_lint.engine import Report
 from crisp_lint.model import Severity
 from crisp_lint.reporters.text import format_finding
+
+# Characters XML 1.0 forbids even escaped; a message quoting a team's file may hold them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def render(report: Report) -> str:
@@ -33,11 +37,11 @@ def render(report: Report) -> str:
             failure = ElementTree.SubElement(
                 case, "failure", message=f"{len(errors)} finding(s) of {code}", type=code
             )
-            failure.text = "\n".join(format_finding(f) for f in errors)
+            failure.text = _xml_text("\n".join(format_finding(f) for f in errors))
         others = [f for f in found if f.severity is not Severity.ERROR]
         if others:
-            ElementTree.SubElement(case, "system-out").text = "\n".join(
-                format_finding(f) for f in others
+            ElementTree.SubElement(case, "system-out").text = _xml_text(
+                "\n".join(format_finding(f) for f in others)
             )
     suite.set("failures", str(failures))
     suite.set("errors", "0")
@@ -46,3 +50,8 @@ def render(report: Report) -> str:
     root.append(suite)
     ElementTree.indent(root)
     return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _xml_text(text: str) -> str:
+    """``text`` with each character XML cannot hold written as its escape (``\\x1b``)."""
+    return _NOT_XML.sub(lambda match: ascii(match[0])[1:-1], text)

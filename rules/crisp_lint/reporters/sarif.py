@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from crisp_lint import __version__
 from crisp_lint.engine import Report
 from crisp_lint.model import Finding, Rule, Severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SRCROOT = "%SRCROOT%"
 LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 RULES_URI = "https://github.com/crisp-ml/crisp-ml/blob/main/docs/rules.md"
 
@@ -30,7 +34,11 @@ def render(report: Report) -> str:
                         "rules": [_rule(rule) for rule in rules],
                     }
                 },
-                "originalUriBaseIds": {"%SRCROOT%": {"uri": "./"}},
+                # No "uri": SARIF allows a relative one only against another base, and the
+                # root's absolute path differs per checkout (GitHub resolves to the repo).
+                "originalUriBaseIds": {
+                    SRCROOT: {"description": {"text": "The root of the checked repository."}}
+                },
                 "results": [_result(f, index.get(f.code)) for f in report.findings],
                 "properties": {"phase": report.phase.value},
             }
@@ -52,7 +60,7 @@ def _rule(rule: Rule) -> dict[str, Any]:
 
 
 def _result(finding: Finding, rule_index: int | None) -> dict[str, Any]:
-    location: dict[str, Any] = {"artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"}}
+    location: dict[str, Any] = {"artifactLocation": artifact_location(finding.path)}
     if finding.line is not None and finding.line >= 1:
         location["region"] = {"startLine": finding.line}
     result: dict[str, Any] = {
@@ -65,3 +73,12 @@ def _result(finding: Finding, rule_index: int | None) -> dict[str, Any]:
     if rule_index is not None:
         result["ruleIndex"] = rule_index
     return result
+
+
+def artifact_location(path: str) -> dict[str, str]:
+    """A URI reference for ``path``: percent-encoded (a space is not valid in a URI), relative
+    to %SRCROOT% inside the repository, an absolute ``file:`` URI outside it (a --config
+    file elsewhere), since SARIF allows a base only for a relative reference."""
+    if os.path.isabs(path):
+        return {"uri": Path(path).as_uri()}
+    return {"uri": quote(path), "uriBaseId": SRCROOT}

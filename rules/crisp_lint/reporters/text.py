@@ -3,7 +3,7 @@ editors and terminals can jump to it, then what it means for the phase."""
 
 from __future__ import annotations
 
-from crisp_lint.engine import Report
+from crisp_lint.engine import NOT_SELECTED, Report
 from crisp_lint.model import Finding, Severity
 
 
@@ -40,6 +40,8 @@ def summary(report: Report) -> str:
         phase += ' (assumed: declare it with `phase = "..."` in [tool.crisp-lint])'
     errors, warnings = report.count(Severity.ERROR), report.count(Severity.WARNING)
     infos = report.count(Severity.INFO)
+    if not report.ran:
+        return _nothing_ran(report, phase)
     if not report.findings:
         return f"All checks passed in phase {phase}."
     counts = [f"{errors} {_plural(errors, 'error')}", f"{warnings} {_plural(warnings, 'warning')}"]
@@ -47,6 +49,19 @@ def summary(report: Report) -> str:
         counts.append(f"{infos} info about later phases")
     verdict = "fails" if errors else "passes (warnings are the current phase's to-do list)"
     return f"Found {', '.join(counts)} in phase {phase}: the check {verdict}."
+
+
+def _nothing_ran(report: Report, phase: str) -> str:
+    """Why no selected rule ran (a later phase, an input not given): "all checks passed"
+    would claim a check that never happened."""
+    why: dict[str, list[str]] = {}
+    for code, reason in report.skipped.items():
+        if reason != NOT_SELECTED:
+            why.setdefault(reason, []).append(code)
+    if not why:
+        return f"No rule ran in phase {phase}: the selection matches none."
+    reasons = "; ".join(f"{', '.join(codes)}: {reason}" for reason, codes in why.items())
+    return f"No rule ran in phase {phase}. {reasons}."
 
 
 def _plural(count: int, word: str) -> str:

@@ -33,6 +33,17 @@ def test_a_row_is_read_into_its_seven_fields_with_its_line() -> None:
     assert (row.signed_off_by, row.date, row.notes, row.line) == ("ana", "2026-11-02", "ok", 7)
 
 
+def test_lines_are_counted_as_editors_count_them() -> None:
+    """A form feed or U+2028 pasted into a cell neither splits the row nor shifts the
+    line numbers after it; only \\n, \\r\\n and \\r end a line."""
+    checklist = parse(
+        "| 1.1 | Define\u2028business objectives | open | a.md | | | |\r\n"
+        "| 1.2 | Translate\x0cobjectives | open | b.md | | | |\n"
+    )
+    assert checklist.errors == []
+    assert [(row.id, row.line) for row in checklist.rows] == [("1.1", 7), ("1.2", 8)]
+
+
 def test_the_template_row_with_empty_cells_parses() -> None:
     checklist = parse("| 1.1 | Define business objectives | open | a.md | | | |\n")
     assert checklist.errors == []

@@ -39,6 +39,14 @@ def test_success_criteria_that_are_not_a_mapping_are_reported(project: Project) 
     ]
 
 
+@pytest.mark.parametrize("content", ["", "# to be agreed with the business\n"])
+def test_empty_success_criteria_are_reported(project: Project, content: str) -> None:
+    criteria(project, content)
+    assert project.messages("BU001") == [
+        "must be a mapping with metric, direction, target, minimum"
+    ]
+
+
 def test_malformed_success_criteria_are_left_to_the_repository_view(project: Project) -> None:
     criteria(project, "metric: [unclosed\n")
     assert project.problems("BU001") == []

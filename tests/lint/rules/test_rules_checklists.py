@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from rule_fixture import SIGNED, Project
 
@@ -52,6 +54,21 @@ def test_a_step_without_a_row_is_reported(project: Project, phase: Phase) -> Non
     assert project.messages(f"{phase.prefix}102") == [
         f"step {step.id} ({step.text}) has no row: add it"
     ]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "| 1.5 | Agree on the POC | done | x | ana | 2026-11-02 |",
+        "| 1.5 | Agree on the POC | done | x | ana | 2026-11-02 | no closing pipe",
+    ],
+    ids=["a cell short", "no closing pipe"],
+)
+def test_a_malformed_row_still_counts_as_its_steps_row(project: Project, row: str) -> None:
+    """BU101 reports the row's shape; BU102 does not also claim that the step has no row."""
+    project.set_checklist_row(Phase.BUSINESS_UNDERSTANDING, row)
+    assert [p.line for p in project.problems("BU101")] == [9]
+    assert project.problems("BU102") == []
 
 
 def test_a_duplicate_and_an_unknown_step_id_are_reported_with_their_lines(
@@ -132,6 +149,19 @@ def test_a_done_item_without_sign_off_and_date_is_reported(project: Project, pha
         f"step {step} is done but not signed off",
         f"step {step} is done but has no date",
     ]
+
+
+def test_a_date_in_the_future_is_reported(project: Project) -> None:
+    project.set_checklist_row(Phase.EVALUATION, "| 6.1 | Step | done | x.md | ana | 2926-11-02 | |")
+    assert project.messages("EV107") == [
+        "step 6.1: date 2926-11-02 is in the future; write the day it was signed off"
+    ]
+
+
+def test_a_date_of_tomorrow_passes_for_teams_east_of_ci(project: Project) -> None:
+    tomorrow = (datetime.date.today() + datetime.timedelta(days=1)).isoformat()
+    project.set_checklist_row(Phase.EVALUATION, f"| 6.1 | Step | n/a | | ana | {tomorrow} | why |")
+    assert project.problems("EV107") == []
 
 
 @pytest.mark.parametrize("date", ["02.11.2026", "2026-13-01", "2026-11-2", "yesterday"])

@@ -40,6 +40,21 @@ def test_a_split_without_a_seed_is_reported(project: Project) -> None:
     assert project.messages("DP003") == ["`split.seed` must be a fixed integer, got None"]
 
 
+def test_a_missing_seed_is_not_located_at_another_sections_seed(project: Project) -> None:
+    project.write("params.yaml", "split:\n  test_size: 0.2\ntrain:\n  seed: 7\n")
+    (problem,) = project.problems("DP003")
+    assert (problem.message, problem.line) == (
+        "`split.seed` must be a fixed integer, got None",
+        None,
+    )
+
+
+def test_a_seed_that_is_not_an_integer_is_reported_at_its_line(project: Project) -> None:
+    project.write("params.yaml", "# the split\nsplit:\n  test_size: 0.2\n\n  seed: random\n")
+    (problem,) = project.problems("DP003")
+    assert problem.line == 5
+
+
 def test_a_seed_the_split_stage_does_not_depend_on_is_reported(project: Project) -> None:
     stage(project, "split", params=["split.test_size"])
     (message,) = project.messages("DP003")

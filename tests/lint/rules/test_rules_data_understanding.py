@@ -25,6 +25,23 @@ def test_a_catalog_source_without_a_field_is_reported(project: Project, field: s
     assert f"{label}: `{field}` is missing or empty" in project.messages("DU001")
 
 
+def test_each_source_is_reported_at_the_line_its_entry_starts(project: Project) -> None:
+    project.write(
+        CATALOG,
+        """\
+        # The team's sources
+        sources:
+          - name: measurements
+            owner: botany lab
+          # a source still to be described
+          - name: TODO(crisp)
+            owner: TODO(crisp) a person or team
+        """,
+    )
+    lines = {(p.line, p.message.split(":")[0]) for p in project.problems("DU001")}
+    assert lines == {(3, "measurements"), (6, "source 2")}
+
+
 def test_reliability_must_cover_rows_and_columns(project: Project) -> None:
     project.edit_yaml(CATALOG, lambda data: data["sources"][0]["reliability"].pop("columns"))
     assert project.messages("DU001") == ["measurements: `reliability.columns` is missing or empty"]
@@ -37,8 +54,9 @@ def test_a_catalog_field_still_a_placeholder_is_reported(project: Project) -> No
     assert project.messages("DU001") == ["measurements: `limitations` is still TODO(crisp)"]
 
 
-def test_a_catalog_without_sources_is_reported(project: Project) -> None:
-    project.write(CATALOG, "sources: []\n")
+@pytest.mark.parametrize("content", ["sources: []\n", "", "# sources to come\n"])
+def test_a_catalog_without_sources_is_reported(project: Project, content: str) -> None:
+    project.write(CATALOG, content)
     assert project.messages("DU001") == ["no `sources:` list: describe at least one data source"]
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from rule_fixture import SUCCESS_CRITERIA, Project
 
+from crisp_lint.model import REGISTRY
+from crisp_lint.repo import MALFORMED, RepoView
+
 FOLDER = "phases/06-evaluation"
 GATE = "reports/evaluation/gate.json"
 DECISION = f"{FOLDER}/deploy-decision.md"
@@ -59,6 +62,24 @@ def test_evaluation_metrics_without_the_success_metric_are_reported(project: Pro
     ]
 
 
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("f1_macro: 0.96\n", []),
+        ("accuracy: 0.97\n", ["the evaluation metrics do not include the success metric f1_macro"]),
+    ],
+)
+def test_yaml_metrics_files_are_read_as_yaml(
+    project: Project, written: str, expected: list[str]
+) -> None:
+    metrics = "reports/evaluation/metrics.yaml"
+    project.edit_yaml("dvc.yaml", lambda data: data["stages"]["evaluate"].update(metrics=[metrics]))
+    project.write(metrics, written)
+    repo = RepoView(project.root)
+    assert [p.message for p in REGISTRY["EV006"].check(repo)] == expected
+    assert repo.problems(MALFORMED) == []  # not misread as JSON
+
+
 def test_declared_metric_names_in_params_must_include_the_success_metric(
     project: Project,
 ) -> None:
@@ -81,6 +102,11 @@ def test_an_evaluate_stage_without_robustness_and_explainability_reports_is_repo
 def test_a_missing_gate_result_is_reported(project: Project) -> None:
     project.remove(GATE)
     assert project.messages("EV008") == ["not found: run `dvc repro evaluate` or `dvc pull`"]
+
+
+def test_a_gate_of_json_null_is_reported(project: Project) -> None:
+    project.write(GATE, "null\n")
+    assert project.messages("EV008") == ['must be an object with "decision": "go" or "no-go"']
 
 
 def test_a_gate_without_a_decision_is_reported(project: Project) -> None:

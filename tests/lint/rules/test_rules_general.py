@@ -41,6 +41,14 @@ def test_small_fixtures_under_tests_and_cache_false_outputs_may_stay_in_git(
     assert project.problems("GEN011") == []
 
 
+def test_declared_outputs_are_not_called_stray_data_while_dvc_yaml_does_not_parse(
+    project: Project,
+) -> None:
+    """GEN002 fails the run; GEN011 cannot tell a `cache: false` output from stray data."""
+    project.write("dvc.yaml", "stages:\n  evaluate: [unclosed\n")
+    assert project.problems("GEN011") == []
+
+
 def test_a_data_file_that_is_only_untracked_is_not_reported(project: Project) -> None:
     project.write("scratch.csv", "a\n1\n")
     assert project.problems("GEN011") == []

@@ -54,6 +54,20 @@ def test_placeholder_rows_do_not_count_as_methods_and_are_reported(project: Proj
     ]
 
 
+def test_pros_and_cons_columns_are_found_by_their_whole_word(project: Project) -> None:
+    """A "Provider" or "Context" column before them is not taken for Pros or Cons."""
+    project.write(
+        COMPARISON,
+        """\
+        | Method | Provider | Context | Pros | Cons |
+        |--------|----------|---------|------|------|
+        | Logistic regression | open source | | fast | linear |
+        | AutoML service | a SaaS vendor | | quick start | cost |
+        """,
+    )
+    assert project.problems("LR003") == []
+
+
 def test_a_comparison_without_pros_and_cons_columns_is_reported(project: Project) -> None:
     project.write(COMPARISON, "| Method | Score |\n|---|---|\n| a | 1 |\n| b | 2 |\n")
     assert project.messages("LR003") == ["no table with Pros and Cons columns"]
@@ -72,6 +86,12 @@ def test_chosen_methods_without_reasons_are_reported(project: Project) -> None:
         "no chosen method with its reason",
         "a chosen method without a reason, or still a placeholder",
     ]
+
+
+def test_a_reasoning_column_holds_the_reasons(project: Project) -> None:
+    """Step 2.5 asks for "reasonings": that header names the reason column too."""
+    project.write(CHOSEN, "| Method | Reasoning |\n|---|---|\n| Random forest | robust |\n")
+    assert project.problems("LR004") == []
 
 
 def test_a_missing_chosen_methods_document_is_reported(project: Project) -> None:

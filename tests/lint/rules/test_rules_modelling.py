@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from rule_fixture import Project
+from rule_fixture import PIPELINE, Project
 
 FOLDER = "phases/05-modelling"
 
@@ -98,9 +98,23 @@ def test_an_uncommitted_dvc_lock_is_reported(project: Project) -> None:
     assert project.messages("MO008") == ["not committed: `git add dvc.lock`"]
 
 
+def test_dvc_lock_is_not_called_uncommitted_when_git_cannot_list_the_files(
+    project: Project,
+) -> None:
+    (project.root / ".git" / "index").write_bytes(b"garbage")  # GEN001 names the cause
+    assert project.problems("MO008") == []
+
+
 def test_a_stage_missing_from_dvc_lock_is_reported(project: Project) -> None:
     project.edit_yaml("dvc.lock", lambda data: data["stages"].pop("monitor"))
     assert project.messages("MO008") == ["stage `monitor` has never been run: `dvc repro monitor`"]
+
+
+def test_an_empty_dvc_lock_covers_no_stage(project: Project) -> None:
+    project.write("dvc.lock", "")
+    assert project.messages("MO008") == [
+        f"stage `{name}` has never been run: `dvc repro {name}`" for name in PIPELINE["stages"]
+    ]
 
 
 def test_foreach_stages_are_covered_by_their_expanded_lock_entries(project: Project) -> None:

@@ -11,11 +11,11 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rule_fixture import SUCCESS_CRITERIA
+from rule_fixture import SUCCESS_CRITERIA, Project
 
 from crisp_lint.checklist import parse_checklist
 from crisp_lint.model import REGISTRY, Phase
-from crisp_lint.repo import RepoView
+from crisp_lint.repo import UNREADABLE, RepoView
 
 OWN_RULES = [r for r in REGISTRY.values() if r.phase is not Phase.GENERAL or r.code >= "GEN010"]
 ARTEFACTS = (
@@ -99,3 +99,22 @@ def test_the_checklist_parser_reports_instead_of_raising(text: str) -> None:
         # A missing separator is reported on the line after the header, maybe past the end.
         assert line is None or 1 <= line <= len(lines) + 1
         assert message
+
+
+@pytest.mark.parametrize(
+    ("code", "artefact"),
+    [
+        ("DU004", ".dvc/config"),
+        ("LR003", "phases/02-literature-review/methods-comparison.md"),
+        ("LR004", "phases/02-literature-review/chosen-methods.md"),
+        ("DP001", "phases/04-data-preparation/preparation-log.md"),
+    ],
+)
+def test_an_unreadable_artefact_is_not_called_missing(
+    project: Project, code: str, artefact: str
+) -> None:
+    """The rule stays silent; GEN001 names the file and why it cannot be read."""
+    project.write_bytes(artefact, b"\x00\x01 saved by a binary editor")
+    repo = RepoView(project.root)
+    assert list(REGISTRY[code].check(repo)) == []
+    assert [problem.path for problem in repo.problems(UNREADABLE)] == [artefact]
