@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from crisp_lint.drift import ANSWERS_FILE, template_drift
+from crisp_lint.drift import template_drift
 
 EXIT_UP_TO_DATE = 0
 EXIT_UPDATE_AVAILABLE = 1
@@ -53,7 +53,7 @@ def check_update(repo: Path, remote: bool, output_format: str) -> None:
         text = f"up to date: template {drift.current} is the newest release ({drift.latest})"
     elif drift.current is None:
         code = EXIT_UNREADABLE
-        text = f"{repo / ANSWERS_FILE}: {drift.reason}"
+        text = f"{repo}: {drift.reason}"  # the reason names the answers file
     else:
         code = EXIT_UNKNOWN
         text = f"template {drift.current}: newest release unknown: {drift.reason}"

@@ -26,6 +26,8 @@ from typing import Any, NoReturn
 import click
 import pathspec
 
+from crisp_lint.drift import local_source_path
+
 from .answers import (
     AnswerError,
     Questionnaire,
@@ -100,7 +102,7 @@ def new(
     quiet: bool,
 ) -> None:
     """Generate a new CRISP-ML project in DEST."""
-    source = template or default_template()
+    source = recordable_source(template or default_template())
     if vcs_ref is None and template is None and Path(source).is_dir():
         # The template beside the running code: use it as it is, so code and template match.
         vcs_ref = "HEAD"
@@ -138,6 +140,21 @@ def gather_answers(data_file: Path | None, data_pairs: tuple[str, ...]) -> dict[
     answers: dict[str, Any] = read_data_file(data_file) if data_file else {}
     answers.update(parse_data_pairs(data_pairs))
     return answers
+
+
+def recordable_source(source: str) -> str:
+    """``source`` as the answers file should record it: a local folder as an absolute path.
+
+    Copier records the path as typed and later resolves it from wherever `copier update`
+    runs, so a relative one would break every update. A missing folder is named here,
+    where Copier's own message would not say which.
+    """
+    local = local_source_path(source, Path.cwd())
+    if local is None:
+        return source
+    if not local.is_dir():
+        fail(f"{source}: no template folder there; give a local folder or a git URL")
+    return str(local.resolve())
 
 
 def check_destination(dest: Path) -> None:

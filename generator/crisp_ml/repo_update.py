@@ -5,7 +5,7 @@ Everything else happens in a temporary ``git worktree`` on a new branch:
 
 1. refuse a dirty tree (or an unfinished merge or rebase) and touch nothing;
 2. check out HEAD in a temporary worktree, run crisp-lint there (the "before" verdict);
-3. run ``copier update`` in a subprocess inside the worktree (a timeout can stop it, and
+3. run ``copier update`` on the worktree in a subprocess (a timeout can stop it, and
    Copier's changes of the working directory stay in that process);
 4. undo Copier re-creating files the team had deleted (copier#1721), find conflicts
    (markers, ``.rej`` files, unmerged paths: Copier exits 0 on conflicts), lint again;
@@ -27,7 +27,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from crisp_lint.drift import ANSWERS_FILE, read_answers, template_drift
+from crisp_lint.drift import ANSWERS_FILE, local_source_path, read_answers, template_drift
 from crisp_ml.conflicts import Conflict, find_conflicts
 from crisp_ml.git import (
     GitError,
@@ -142,6 +142,7 @@ def _update(project: Path, options: UpdateOptions, result: RepoResult) -> None:
     top = _check_repository(project)
     drift = template_drift(project)
     result.from_version = drift.current
+    _check_source(project, drift.source)
     if options.vcs_ref is None and drift.known and not drift.update_available:
         result.to_version = drift.current
         raise _Stop(Status.UP_TO_DATE, f"already at the newest template release {drift.latest}")
@@ -187,7 +188,7 @@ def _update_in_worktree(
         checkout = worktree / project.relative_to(top)
         if options.lint:
             result.lint_before = run_crisp_lint(checkout)
-        _run_copier(checkout, options, trusted)
+        _run_copier(checkout, options, trusted, relative_to=project)
         result.to_version = _recorded_commit(checkout)
         result.kept_deleted = _delete_resurrected_files(worktree)
         changed = status_paths(worktree)
@@ -231,8 +232,25 @@ def _check_repository(project: Path) -> Path:
     return top
 
 
-def _run_copier(checkout: Path, options: UpdateOptions, trusted: bool) -> None:
-    """``copier update`` in its own process: merge inline, keep answers, run no _tasks."""
+def _check_source(project: Path, source: str | None) -> None:
+    """_Stop when the recorded template source is a local folder that is not there."""
+    local = local_source_path(source, project) if source else None
+    if local is not None and not local.is_dir():
+        raise _Stop(
+            Status.FAILED,
+            f"template source {source} is not there (moved?): set _src_path in "
+            f"{ANSWERS_FILE} to where the template lives now, commit, and update again",
+        )
+
+
+def _run_copier(checkout: Path, options: UpdateOptions, trusted: bool, relative_to: Path) -> None:
+    """``copier update`` in its own process: merge inline, keep answers, run no _tasks.
+
+    Copier resolves a relative ``_src_path`` from its working directory, so it runs in
+    ``relative_to`` (the user's project root, as check-update reads it), never in the
+    temporary worktree, where a relative path would point nowhere. It writes only to
+    ``checkout``.
+    """
     command = [
         sys.executable,
         "-m",
@@ -253,7 +271,7 @@ def _run_copier(checkout: Path, options: UpdateOptions, trusted: bool) -> None:
     try:
         done = subprocess.run(
             command,
-            cwd=checkout,
+            cwd=relative_to,
             capture_output=True,
             text=True,
             timeout=options.copier_timeout,
@@ -272,7 +290,8 @@ def _run_copier(checkout: Path, options: UpdateOptions, trusted: bool) -> None:
 def _copier_failure(stderr: str) -> str:
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     text = " ".join(lines)
-    if "unsafe" in text.lower():
+    # Copier's refusal, not any traceback line that merely mentions its `_check_unsafe`.
+    if "potentially unsafe feature" in text:
         return (
             "the template runs migrations, which Copier treats as unsafe: "
             "re-run with --trust if you trust this template source"

@@ -46,9 +46,10 @@ def fleet_table(run: FleetRun) -> str:
     ]
     counts = Counter(result.status for result in run.results)
     totals = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts.get(s))
+    count = len(run.results)
     lines.append("")
     lines.append(
-        f"{len(run.results)} repos in {run.duration:.1f} s "
+        f"{count} {'repo' if count == 1 else 'repos'} in {run.duration:.1f} s "
         f"({run.repos_per_minute:.1f} repos/min): {totals or 'nothing to do'}"
     )
     return "\n".join(lines)

@@ -111,12 +111,15 @@ def _check_branch_pattern(pattern: str) -> None:
     example = pattern.replace("{version}", "v1.0.0")
     if "{" in example or "}" in example:
         raise click.BadParameter("only {version} may appear in braces", param_hint="--branch")
-    done = subprocess.run(
-        ["git", "check-ref-format", "--branch", example],
-        capture_output=True,
-        timeout=30,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            ["git", "check-ref-format", "--branch", example],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise click.UsageError(f"cannot run git ({error}); crisp-ml update needs git") from None
     if done.returncode != 0:
         raise click.BadParameter(f"{example!r} is not a valid branch name", param_hint="--branch")
 

@@ -6,6 +6,7 @@ through `crisp-ml new` (one clean line, exit code 2, never a traceback).
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,10 @@ import copier
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from template_rendering import REPO_ROOT
+
 from crisp_ml.answers import AnswerError, explain_copier_error, parse_data_pairs
 from crisp_ml.new import new
-from template_rendering import REPO_ROOT
 
 GIT_TIMEOUT_SECONDS = 30
 
@@ -59,6 +61,12 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str, str]] = [
         {"ml_task": "regression", "metric": "f1_macro"},
         "metric",
         "for regression pick rmse, mae or r2",
+    ),
+    (
+        "metric-without-its-task",
+        {"metric": "rmse"},
+        "metric",
+        "or answer ml_task=regression",
     ),
     ("direction-against-metric", {"metric_direction": "minimize"}, "metric_direction", "maximize"),
     (
@@ -228,6 +236,16 @@ def test_destination_that_is_a_file_is_refused(template_src: Path, tmp_path: Pat
     assert dest.read_text() == "keep me\n"
 
 
+def test_a_local_template_that_is_not_there_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-template"
+    dest = tmp_path / "project"
+    result = run_new([str(dest), "--template", str(missing), "--defaults"])
+    assert result.exit_code == 2
+    line = single_error_line(result)
+    assert str(missing) in line and "no template folder" in line
+    assert not dest.exists()
+
+
 def test_existing_files_are_never_overwritten_without_confirmation(
     template_src: Path, tmp_path: Path
 ) -> None:
@@ -277,6 +295,18 @@ def test_new_project_gets_answers_and_an_uncommitted_git_repository(
     )
     assert head.returncode != 0, "crisp-ml new must leave the first commit to the team"
     assert "git add -A && git commit" in result.output
+
+
+def test_a_relative_template_path_is_recorded_absolute(
+    template_src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Copier resolves a recorded relative path from wherever `copier update` runs."""
+    monkeypatch.chdir(tmp_path)
+    relative = os.path.relpath(template_src, tmp_path)
+    result = run_new(["project", "--template", relative, "--defaults", "--quiet", "--no-git"])
+    assert result.exit_code == 0, result.output
+    recorded = yaml.safe_load((tmp_path / "project/.copier-answers.yml").read_text())
+    assert recorded["_src_path"] == str(template_src.resolve())
 
 
 def test_no_git_option_skips_git_init(template_src: Path, tmp_path: Path) -> None:

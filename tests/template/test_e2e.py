@@ -280,6 +280,37 @@ def test_a_fresh_clone_gets_every_output_back_from_the_dvc_remote(generated: Gen
     assert (clone / "models/model.joblib").is_file()
 
 
+# Every success metric the questionnaire offers, with the task that measures it. The two
+# `generated` variants run the whole pipeline for f1_macro and rmse; the others must at
+# least get through the example's stages (roc_auc once failed on a slice missing a class).
+OTHER_METRICS = {
+    "accuracy": "classification",
+    "roc_auc": "classification",
+    "precision_macro": "classification",
+    "recall_macro": "classification",
+    "mae": "regression",
+    "r2": "regression",
+}
+
+
+def test_every_metric_on_offer_is_covered_here(questionnaire: dict[str, Any]) -> None:
+    offered = {choice["value"] for choice in questionnaire["metric"]["choices"].values()}
+    assert offered == set(OTHER_METRICS) | {"f1_macro", "rmse"}
+
+
+@pytest.mark.parametrize("metric", list(OTHER_METRICS))
+def test_the_example_stages_run_for_every_success_metric(render: Any, metric: str) -> None:
+    root = render({"ml_task": OTHER_METRICS[metric], "metric": metric})
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
+    env["PYTHONPATH"] = str(root / "src")
+    run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_stages.py"],
+        root,
+        env,
+        600,
+    )
+
+
 def test_a_project_without_the_example_is_coherent_on_its_own(render: Any, tmp_path: Path) -> None:
     root = render({"include_example": False})
     env = {**os.environ, **IDENTITY, "DVC_NO_ANALYTICS": "1", "DO_NOT_TRACK": "1"}

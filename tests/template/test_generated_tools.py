@@ -182,6 +182,16 @@ def test_ci_uses_the_same_ruff_and_crisp_lint_as_the_hooks(
     assert set(CRISP_ML_PIN.findall(ci_text)) == {hooks["crisp-lint"][0]["rev"]}
 
 
+def test_make_lint_uses_the_same_ruff_and_crisp_lint_as_the_hooks(github_project: Path) -> None:
+    """`make setup` installs the dev extra: the same pins as the hooks, crisp-ml from git."""
+    hooks = hooks_by_id(github_project)
+    pyproject = tomllib.loads((github_project / "pyproject.toml").read_text(encoding="utf-8"))
+    dev = "\n".join(pyproject["project"]["optional-dependencies"]["dev"])
+    assert RUFF_PIN.findall(dev) == [hooks["ruff-check"][0]["rev"].lstrip("v")]
+    assert CRISP_ML_PIN.findall(dev) == [hooks["crisp-lint"][0]["rev"]]
+    assert pyproject["tool"]["hatch"]["metadata"]["allow-direct-references"] is True
+
+
 # The hooks' tools, run for real on the generated tree ----------------------------------------
 
 

@@ -345,6 +345,27 @@ def test_files_follow_the_answers(case: tuple[dict[str, Any], Path]) -> None:
     assert f"src/{package}/router.py" in strategy
 
 
+@pytest.mark.parametrize(
+    ("answer", "folder"),
+    [
+        ("../team-dvc-storage", lambda root: root.parent / "team-dvc-storage"),
+        ("dvc-storage", lambda root: root / "dvc-storage"),
+        ("/srv/dvc/churn", lambda root: Path("/srv/dvc/churn")),
+        ("~/dvc-storage", lambda root: Path.home() / "dvc-storage"),
+    ],
+    ids=["relative-outside", "relative-inside", "absolute", "home"],
+)
+def test_a_local_remote_is_the_folder_the_answer_names(
+    render: Render, answer: str, folder: Any
+) -> None:
+    """As typed for `dvc remote add`: relative to the project root, absolute, or under ~."""
+    from dvc.config import Config
+
+    project = render({"dvc_remote": "local", "dvc_remote_url": answer})
+    url = Config(dvc_dir=str(project / ".dvc"))["remote"]["storage"]["url"]
+    assert Path(url) == folder(project).resolve()
+
+
 def test_answers_that_do_not_apply_are_not_recorded(case: tuple[dict[str, Any], Path]) -> None:
     _, project = case
     recorded = recorded_answers(project)
@@ -363,6 +384,19 @@ def test_ownership_is_stated_the_same_way_everywhere(
     ownership = (project / "OWNERSHIP.md").read_text(encoding="utf-8")
     for pattern in team_owned:
         assert f"`{pattern}`" in ownership, pattern
+
+
+def test_the_readme_gives_update_commands_that_work_with_this_template(
+    case: tuple[dict[str, Any], Path], questionnaire: dict[str, Any]
+) -> None:
+    _, project = case
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert "crisp-ml update" in readme and "crisp-ml check-update" in readme
+    plain = [line for line in readme.splitlines() if "copier update" in line]
+    assert plain, "the README shows how to update with Copier alone"
+    if questionnaire.get("_migrations"):
+        # Without --trust, Copier refuses every update that crosses a migration.
+        assert all("--trust" in line for line in plain), plain
 
 
 def test_pre_commit_configs_are_valid(projects: dict[str, Path]) -> None:

@@ -64,3 +64,4 @@ def test_a_folder_without_answers_exits_2(tmp_path, crisp_ml):
 
     assert done.returncode == 2
     assert ".copier-answers.yml" in done.stderr
+    assert done.stderr.count(".copier-answers.yml") == 1, "the file is named once, not twice"

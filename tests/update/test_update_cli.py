@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import re
 
 import pytest
 from updatelib import NEW_CRITERIA, REPO_ROOT, git
@@ -24,6 +26,19 @@ def test_usage_errors_exit_2_before_touching_anything(tmp_path, crisp_ml, argume
     assert done.returncode == 2
     assert complaint in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_without_git_the_update_stops_with_a_usage_error(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from crisp_ml.update import update
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no git on PATH
+    result = CliRunner().invoke(update, [str(tmp_path)])
+
+    assert result.exit_code == 2
+    assert "crisp-ml update needs git" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
 @pytest.mark.slow
@@ -51,6 +66,23 @@ def test_a_repo_named_twice_is_updated_once(new_project, crisp_ml, tmp_path):
 
     assert code == 0
     assert [r["repo"] for r in report["repos"]] == [str(project)]
+
+
+@pytest.mark.slow
+def test_a_template_source_relative_to_the_project_root_is_found(
+    new_project, crisp_ml, template_repo
+):
+    project = new_project("v1.1.0")
+    answers = project / ".copier-answers.yml"
+    relative = os.path.relpath(template_repo[0], project)
+    text = re.sub(r"(?m)^_src_path: .*$", f"_src_path: {relative}", answers.read_text())
+    answers.write_text(text)
+    git(project, "commit", "--quiet", "--all", "-m", "Template path relative to the project")
+
+    code, report = crisp_ml.update_json("--vcs-ref", "HEAD", str(project))
+
+    (result,) = report["repos"]
+    assert (code, result["status"]) == (0, "updated"), result["message"]
 
 
 class FakeTerminal(io.StringIO):
@@ -87,3 +119,32 @@ def test_only_crisp_mls_own_template_is_trusted_without_the_flag(tmp_path, monke
 
     monkeypatch.setenv("CRISP_ML_TEMPLATE", str(tmp_path))
     assert is_trusted_source(f"file://{tmp_path}", tmp_path / "project")
+
+
+def test_the_summary_counts_one_repo_in_the_singular():
+    from crisp_ml.fleet import FleetRun
+    from crisp_ml.repo_update import RepoResult, Status
+    from crisp_ml.report import fleet_table
+
+    one = fleet_table(FleetRun([RepoResult("a", Status.UP_TO_DATE)], 1.0))
+    two = fleet_table(FleetRun([RepoResult("a", Status.UPDATED)] * 2, 1.0))
+
+    assert one.splitlines()[-1].startswith("1 repo in 1.0 s")
+    assert two.splitlines()[-1].startswith("2 repos in 1.0 s")
+
+
+def test_only_copiers_own_refusal_asks_for_trust():
+    from crisp_ml.repo_update import _copier_failure
+
+    refusal = "Template uses potentially unsafe feature: migrations.\nIf you trust this template..."
+    traceback = (
+        "Traceback (most recent call last):\n"
+        '  File "copier/_main.py", line 1353, in run_update\n'
+        '    self._check_unsafe("update")\n'
+        "ValueError: Local template must be a directory."
+    )
+
+    assert "--trust" in _copier_failure(refusal)
+    assert _copier_failure(traceback) == (
+        "copier update failed: ValueError: Local template must be a directory."
+    )

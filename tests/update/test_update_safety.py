@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -131,6 +132,7 @@ def test_migrations_of_an_unknown_template_need_trust(new_project, crisp_ml):
         ("no-answers", ".copier-answers.yml"),
         ("detached", "detached"),
         ("missing", "no such directory"),
+        ("moved-template", "is not there (moved?)"),
     ],
 )
 def test_repos_that_cannot_be_updated_fail_with_a_reason(
@@ -150,6 +152,14 @@ def test_repos_that_cannot_be_updated_fail_with_a_reason(
     elif setup == "detached":
         project = new_project("v1.0.0")
         git(project, "checkout", "--quiet", "--detach")
+    elif setup == "moved-template":
+        project = new_project("v1.0.0")
+        answers = project / ".copier-answers.yml"
+        moved = re.sub(
+            r"(?m)^_src_path: .*$", f"_src_path: {tmp_path / 'moved'}", answers.read_text()
+        )
+        answers.write_text(moved)
+        git(project, "commit", "--quiet", "--all", "-m", "The template moved")
     else:
         project = tmp_path / "does-not-exist"
 

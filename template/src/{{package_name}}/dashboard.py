@@ -24,8 +24,9 @@ DASHBOARD_FILE = Path("reports/monitoring/dashboard.html")
 
 ALERT_TEXT = {
     "ok": ("meets the target", "good"),
-    "below_target": ("acceptable, below the target", "warn"),
-    "below_minimum": ("below the minimum acceptable value", "bad"),
+    # Worded for either direction: an rmse above its minimum is as bad as an f1 below it.
+    "below_target": ("acceptable, short of the target", "warn"),
+    "below_minimum": ("short of the minimum acceptable value", "bad"),
     "unmeasured": ("could not be measured on this batch", "warn"),
 }
 

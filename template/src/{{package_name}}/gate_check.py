@@ -42,12 +42,19 @@ def read_gate(path: Path) -> dict[str, Any]:
     return gate
 
 
+def _number(value: Any) -> str:
+    """4 significant digits, as the gate's reasons show them (57.83, not 57.82928923230457)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.4g}"
+    return str(value)
+
+
 def describe(gate: dict[str, Any]) -> str:
     """One paragraph a person reads in the CI log."""
     lines = [
         f"evaluation gate: {gate['decision']}"
-        f" ({gate.get('metric', 'metric')} = {gate.get('value')},"
-        f" minimum {gate.get('minimum')}, target {gate.get('target')})"
+        f" ({gate.get('metric', 'metric')} = {_number(gate.get('value'))},"
+        f" minimum {_number(gate.get('minimum'))}, target {_number(gate.get('target'))})"
     ]
     lines += [f"  - {reason}" for reason in gate.get("reasons") or []]
     return "\n".join(lines)

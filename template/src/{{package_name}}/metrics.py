@@ -17,29 +17,49 @@ TASK_METRICS = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSI
 SCORE_METRICS = frozenset({"roc_auc"})
 
 
-def _roc_auc(y_true: Any, y_score: Any) -> float:
+def _roc_auc(y_true: Any, y_score: Any, classes: Any = None) -> float:
+    """Binary ROC AUC, or one-vs-rest macro ROC AUC over the classes present in ``y_true``.
+
+    ``classes`` names the class of each score column (a model's ``classes_``); without it the
+    columns are taken to be the sorted classes of ``y_true``. A slice of the test split or a
+    small production batch can lack a class the model knows: that class is left out of the
+    average instead of failing the whole evaluation.
+    """
     scores = np.asarray(y_score, dtype=float)
-    if len(np.unique(y_true)) < 2:
+    present = np.unique(y_true)
+    if len(present) < 2:
         return math.nan  # undefined when the sample holds a single class
     if scores.ndim == 2 and scores.shape[1] == 2:
         scores = scores[:, 1]  # binary: the positive class's probability
-    if scores.ndim == 2:
-        return float(skm.roc_auc_score(y_true, scores, multi_class="ovr", average="macro"))
-    return float(skm.roc_auc_score(y_true, scores))
+    if scores.ndim == 1:
+        return float(skm.roc_auc_score(y_true, scores))
+    labels = list(present if classes is None else classes)
+    if len(labels) != scores.shape[1] or not set(present) <= set(labels):
+        raise ValueError(
+            f"roc_auc: {scores.shape[1]} score columns do not match the classes {labels}; "
+            "pass the model's classes_"
+        )
+    truth = np.asarray(y_true)
+    per_class = [
+        skm.roc_auc_score(truth == label, scores[:, labels.index(label)]) for label in present
+    ]
+    return float(np.mean(per_class))
 
 
-def compute_metric(name: str, y_true: Any, y_pred: Any, y_score: Any = None) -> float:
+def compute_metric(
+    name: str, y_true: Any, y_pred: Any, y_score: Any = None, classes: Any = None
+) -> float:
     """The value of metric ``name`` for true values ``y_true`` and predictions ``y_pred``.
 
     ``y_score`` (predicted probabilities, one column per class, or the positive class's
-    probability) is required for ``roc_auc`` only.
+    probability) is required for ``roc_auc`` only; ``classes`` names its columns.
     """
     if name not in METRIC_DIRECTIONS:
         raise ValueError(f"unknown metric {name!r}; choose one of {', '.join(METRIC_DIRECTIONS)}")
     if name in SCORE_METRICS:
         if y_score is None:
             raise ValueError(f"{name} needs predicted scores (y_score), not only labels")
-        return _roc_auc(y_true, y_score)
+        return _roc_auc(y_true, y_score, classes)
     if name == "accuracy":
         return float(skm.accuracy_score(y_true, y_pred))
     if name in ("f1_macro", "precision_macro", "recall_macro"):
@@ -56,12 +76,14 @@ def compute_metric(name: str, y_true: Any, y_pred: Any, y_score: Any = None) -> 
     return float(skm.r2_score(y_true, y_pred))
 
 
-def compute_all(task: str, y_true: Any, y_pred: Any, y_score: Any = None) -> dict[str, float]:
+def compute_all(
+    task: str, y_true: Any, y_pred: Any, y_score: Any = None, classes: Any = None
+) -> dict[str, float]:
     """Every metric of ``task`` (classification or regression), by name."""
     if task not in TASK_METRICS:
         raise ValueError(f"unknown task {task!r}; choose classification or regression")
     return {
-        name: compute_metric(name, y_true, y_pred, y_score)
+        name: compute_metric(name, y_true, y_pred, y_score, classes)
         for name in TASK_METRICS[task]
         if name not in SCORE_METRICS or y_score is not None
     }
@@ -70,7 +92,8 @@ def compute_all(task: str, y_true: Any, y_pred: Any, y_score: Any = None) -> dic
 def model_metric(name: str, model: Any, features: Any, y_true: Any) -> float:
     """Metric ``name`` of a fitted scikit-learn ``model`` on ``features``."""
     y_score = model.predict_proba(features) if name in SCORE_METRICS else None
-    return compute_metric(name, y_true, model.predict(features), y_score)
+    classes = getattr(model, "classes_", None)
+    return compute_metric(name, y_true, model.predict(features), y_score, classes)
 
 
 def describe(values: dict[str, float]) -> str:

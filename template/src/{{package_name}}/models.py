@@ -71,7 +71,9 @@ def build_baseline(task: str, strategy: str, decisions: dict[str, Any], seed: in
     """A model that ignores the features: the bar every real model must clear."""
     if strategy not in BASELINE_STRATEGIES[task]:
         choices = ", ".join(BASELINE_STRATEGIES[task])
-        raise ConfigError(f"params.yaml: baseline.strategy must be one of {choices} for {task}")
+        raise ConfigError(
+            f"params.yaml: baseline.strategy must be one of {choices} for {task}; got {strategy!r}"
+        )
     if task == "classification":
         estimator: Any = DummyClassifier(strategy=strategy, random_state=seed)
     else:
@@ -85,7 +87,9 @@ def hyperparameters(model: Pipeline) -> dict[str, Any]:
     return {key: value for key, value in params.items() if isinstance(value, str | int | float)}
 
 
-def predictions(model: Any, features: Any, task: str) -> tuple[Any, Any]:
-    """Predicted values and, for classifiers, class probabilities (None for regressors)."""
-    scores = model.predict_proba(features) if task == "classification" else None
-    return model.predict(features), scores
+def predictions(model: Any, features: Any, task: str) -> tuple[Any, Any, Any]:
+    """Predicted values and, for classifiers, the class probabilities and the class of each
+    probability column (None and None for regressors): the arguments of ``compute_all``."""
+    if task != "classification":
+        return model.predict(features), None, None
+    return model.predict(features), model.predict_proba(features), model.classes_

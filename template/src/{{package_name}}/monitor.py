@@ -8,7 +8,7 @@ seeded sample of the test rows with a controlled covariate shift, and then
 - measures prediction quality on the labelled batch against the phase-1 success criteria,
   the same file the evaluation gate reads, so no threshold is typed twice;
 - raises an alert level (``ok``, ``below_target``, ``below_minimum``, or ``unmeasured``) and
-  decides whether to retrain: quality below the minimum, or too many features drifted.
+  decides whether to retrain: quality short of the minimum, or too many features drifted.
 
 It writes ``reports/monitoring/drift.json`` (DVC metrics), ``retrain.json`` and the
 dashboard (``dashboard.html``). In production, feed :func:`monitor_batch` real batches.
@@ -176,11 +176,11 @@ def retrain_decision(
     drift: Sequence[FeatureDrift],
     max_drifted_share: float,
 ) -> dict[str, Any]:
-    """Whether to retrain, and why: quality below the minimum or too many features drifted."""
+    """Whether to retrain, and why: quality short of the minimum or too many features drifted."""
     reasons = []
     if alert_level(criteria, value) == BELOW_MINIMUM:
         reasons.append(
-            f"{criteria.metric} {value:.4g} is below the minimum acceptable value "
+            f"{criteria.metric} {value:.4g} does not meet the minimum acceptable value "
             f"{criteria.minimum:.4g}"
         )
     drifted = [item.feature for item in drift if item.drifted]

@@ -15,7 +15,10 @@ a tracking server is configured.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +35,8 @@ DATA_OUTPUTS = {"raw": RAW_DIR, "dataset": PREPARED_DIR, "split": SPLIT_FILE}
 # `dvc exp run --queue/--temp` works in a copy of the repo under this folder; runs must still
 # land in the real project's store.
 DVC_TEMP_EXPERIMENTS = (".dvc", "tmp", "exps")
+# MLflow retries an unreachable server for about four minutes; a probe answers in seconds.
+SERVER_PROBE_SECONDS = 10
 
 
 def tracking_root(root: Path) -> Path:
@@ -102,6 +107,32 @@ def run_tags(root: Path, stage: str) -> dict[str, str]:
     return tags
 
 
+def check_server_reachable(uri: str) -> None:
+    """A StageError at once when nothing answers at a tracking server's host and port.
+
+    Skipped for other stores and when a proxy carries the traffic (only the proxy is
+    reachable then); MLflow's own errors still apply.
+    """
+    parts = urllib.parse.urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return
+    proxies = urllib.request.getproxies()
+    if (parts.scheme in proxies or "all" in proxies) and not urllib.request.proxy_bypass(
+        parts.hostname
+    ):
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=SERVER_PROBE_SECONDS):
+            pass
+    except OSError as error:
+        raise StageError(
+            f"cannot reach the MLflow tracking server {uri} ({error}); start it or connect to "
+            "its network, or track locally for now with "
+            "MLFLOW_TRACKING_URI=sqlite:///$PWD/mlflow.db"
+        ) from None
+
+
 def _experiment_id(mlflow: Any, name: str, uri: str, root: Path) -> str:
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is not None:
@@ -124,6 +155,7 @@ def start_run(root: Path, params: dict[str, Any], stage: str) -> Iterator[Any]:
 
     settings = params.get("mlflow") or {}
     uri = tracking_uri(root, params)
+    check_server_reachable(uri)
     mlflow.set_tracking_uri(uri)
     name = str(settings.get("experiment") or tracking_root(root).name)
     try:
