@@ -16,8 +16,9 @@ HEADER: tuple[str, ...] = ("ID", "Step", "Status", "Evidence", "Signed off by", 
 HEADER_LINE = "| " + " | ".join(HEADER) + " |"
 STATUSES: tuple[str, ...] = ("open", "done", "n/a")
 
-_SEPARATOR_CELL = re.compile(r"^:?-+:?$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
+# Markdown syntax shared with the document rules (checks/_markdown.py).
+SEPARATOR_CELL = re.compile(r"^:?-+:?$")
+FENCE = re.compile(r"^\s*(```|~~~)")
 _MARKDOWN_LINK = re.compile(r"^\[[^\]]*\]\((?P<target>[^)\s]+)\)$")
 
 
@@ -106,7 +107,7 @@ def _tables(text: str) -> list[list[tuple[int, str]]]:
     current: list[tuple[int, str]] = []
     in_fence = False
     for number, line in enumerate(split_lines(text), start=1):
-        if _FENCE.match(line):
+        if FENCE.match(line):
             in_fence = not in_fence
         is_table_line = not in_fence and line.lstrip().startswith("|")
         if is_table_line:
@@ -172,5 +173,5 @@ def _is_separator(line: str) -> bool:
     return (
         bool(cells)
         and len(cells) == len(HEADER)
-        and all(_SEPARATOR_CELL.match(cell) for cell in cells)
+        and all(SEPARATOR_CELL.match(cell) for cell in cells)
     )

@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from crisp_lint.checklist import split_cells
+from crisp_lint.checklist import FENCE, SEPARATOR_CELL, split_cells
 
 _HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<title>.+?)\s*#*\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_SEPARATOR_CELL = re.compile(r"^:?-+:?$")
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,7 @@ def sections(lines: list[str]) -> list[Section]:
     headings = []
     in_fence = False
     for index, line in enumerate(lines):
-        if _FENCE.match(line):
+        if FENCE.match(line):
             in_fence = not in_fence
         elif not in_fence and (match := _HEADING.match(line)):
             headings.append((index, len(match["hashes"]), match["title"]))
@@ -53,7 +51,7 @@ def tables(lines: list[str]) -> list[Table]:
     while index < len(lines) - 1:
         header = split_cells(lines[index])
         separator = split_cells(lines[index + 1])
-        if header and separator and all(_SEPARATOR_CELL.match(c) for c in separator):
+        if header and separator and all(SEPARATOR_CELL.match(c) for c in separator):
             rows = []
             cursor = index + 2
             while cursor < len(lines) and (cells := split_cells(lines[cursor])) is not None:
