@@ -121,8 +121,9 @@ def new(
             "no terminal to ask the questions on: add --defaults "
             "(and --data/--data-file for the answers that differ)"
         )
+    kept: list[str] = []
     if not can_ask and is_non_empty_dir(dest):
-        refuse_overwrites(source, dest, answers, vcs_ref, questionnaire)
+        kept = refuse_overwrites(source, dest, answers, vcs_ref, questionnaire)
 
     was_empty_dir = dest.is_dir() and not is_non_empty_dir(dest)
     try:
@@ -132,6 +133,12 @@ def new(
         if was_empty_dir:
             remove_contents(dest)
         raise
+    for relative in kept:
+        click.echo(
+            f"crisp-ml new: kept your {relative}: it is team-owned, so the template's "
+            "version was not written",
+            err=True,
+        )
     if git:
         init_git(dest)
 
@@ -239,31 +246,34 @@ def refuse_overwrites(
     answers: Mapping[str, Any],
     vcs_ref: str | None,
     questionnaire: Questionnaire | None,
-) -> None:
+) -> list[str]:
     """Without a terminal Copier cannot ask before overwriting: find conflicts beforehand.
 
-    Renders into a scratch folder and compares. Files the template skips when they exist,
-    and files identical to what would be written, are no conflict.
+    Renders into a scratch folder and compares. Files identical to what would be written
+    are no conflict; files the template skips when they exist (team-owned) are no conflict
+    either, and are returned so the user learns the template's version was not written.
     """
     skip = pathspec.GitIgnoreSpec.from_lines(questionnaire.skip_if_exists if questionnaire else ())
     with tempfile.TemporaryDirectory(prefix="crisp-ml-new-") as scratch:
         rendered = Path(scratch) / "project"
         copy(source, rendered, answers, vcs_ref, defaults=True, quiet=True)
-        conflicts = [
+        differing = [
             relative
             for path in sorted(rendered.rglob("*"))
             if path.is_file()
             and (relative := path.relative_to(rendered).as_posix()) != ".copier-answers.yml"
-            and not skip.match_file(relative)
             and (dest / relative).exists()
             and not filecmp.cmp(path, dest / relative, shallow=False)
         ]
+    kept = [relative for relative in differing if skip.match_file(relative)]
+    conflicts = [relative for relative in differing if relative not in kept]
     if conflicts:
         listed = ", ".join(conflicts[:10]) + (" ..." if len(conflicts) > 10 else "")
         fail(
             f"{dest}: would overwrite {len(conflicts)} existing file(s): {listed}. "
             "Move them away, or run in a terminal, where Copier asks before each overwrite"
         )
+    return kept
 
 
 def init_git(dest: Path) -> None:

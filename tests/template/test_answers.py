@@ -271,6 +271,19 @@ def test_generates_into_a_folder_with_unrelated_files(template_src: Path, tmp_pa
     assert (dest / "phases/01-business-understanding/CHECKLIST.md").is_file()
 
 
+def test_a_team_owned_file_already_there_is_kept_and_said(
+    template_src: Path, tmp_path: Path
+) -> None:
+    dest = tmp_path / "project"
+    dest.mkdir()
+    (dest / "README.md").write_text("# Our own front page\n")
+    result = run_new([str(dest), "--template", str(template_src), "--defaults", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert (dest / "README.md").read_text() == "# Our own front page\n"
+    assert "kept your README.md" in result.output
+    assert (dest / "phases/01-business-understanding/CHECKLIST.md").is_file()
+
+
 def test_new_project_gets_answers_and_an_uncommitted_git_repository(
     template_src: Path, tmp_path: Path
 ) -> None:
