@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from lint_helpers import GIT_IDENTITY
 
 import crisp_lint.checks  # noqa: F401 - registers the rules
 from crisp_lint.model import LIFECYCLE, REGISTRY, Phase, Problem
@@ -209,14 +210,6 @@ class Project:
 
     def messages(self, code: str) -> list[str]:
         return [problem.message for problem in self.problems(code)]
-
-
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "crisp-lint tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
-    "GIT_COMMITTER_NAME": "crisp-lint tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
-}
 
 
 def build_valid_project(root: Path) -> Project:
