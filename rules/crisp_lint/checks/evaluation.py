@@ -14,6 +14,7 @@ from crisp_lint.checks._markdown import tables
 from crisp_lint.checks._pipeline import parameters, pipeline_unusable, stages_named
 from crisp_lint.checks.business_understanding import SUCCESS_CRITERIA, success_criteria
 from crisp_lint.model import Phase, Problem, rule
+from crisp_lint.repo import PLACEHOLDER
 from crisp_lint.workflow import cite
 
 if TYPE_CHECKING:
@@ -189,6 +190,8 @@ def decision_records_gate(repo: RepoView) -> Iterator[Problem]:
     for table in tables(lines):
         for offset, row in enumerate(table.rows, start=2):
             if len(row) >= 2 and row[0].strip().lower() == "gate decision":
+                if PLACEHOLDER in row[1]:
+                    return  # not filled in yet: EV003 reports the placeholder
                 recorded = row[1].strip().strip("`*").lower()
                 if recorded.split(" ", 1)[0].rstrip(".,;:") != gate["decision"]:
                     yield Problem(

@@ -129,6 +129,15 @@ def test_a_deploy_decision_contradicting_the_gate_is_reported(project: Project) 
     assert problem.message == f"records gate decision 'go'; {GATE} says no-go"
 
 
+def test_a_gate_row_still_a_placeholder_is_left_to_the_document_rule(project: Project) -> None:
+    project.write(
+        DECISION,
+        "| Field | Value |\n|---|---|\n| Gate decision | TODO(crisp): go or no-go |\n",
+    )
+    assert project.problems("EV009") == []
+    assert project.messages("EV003")
+
+
 def test_a_deploy_decision_without_a_gate_row_is_reported(project: Project) -> None:
     project.write(DECISION, "# Decision\n\nWe deploy.\n")
     assert project.messages("EV009") == ["no `Gate decision` row recording the gate's verdict"]
