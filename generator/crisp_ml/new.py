@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import filecmp
 import shutil
-import subprocess
 import sys
 import tempfile
 import warnings
@@ -37,12 +36,12 @@ from .answers import (
     read_data_file,
     read_questionnaire,
 )
+from .git import GitError, run_git
 from .template_source import default_template
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-GIT_TIMEOUT_SECONDS = 30
 MAX_MESSAGE_CHARS = 400
 
 
@@ -278,28 +277,16 @@ def refuse_overwrites(
 
 def init_git(dest: Path) -> None:
     """``git init`` unless ``dest`` already lies in a git work tree; never commits."""
-    git = shutil.which("git")
-    if git is None:
+    if shutil.which("git") is None:
         click.echo("crisp-ml new: git not found; run `git init` yourself (DVC needs it)", err=True)
         return
     try:
-        inside = subprocess.run(
-            [git, "-C", str(dest), "rev-parse", "--is-inside-work-tree"],
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT_SECONDS,
-            check=False,
-        )
+        inside = run_git(dest, "rev-parse", "--is-inside-work-tree", check=False)
         if inside.returncode == 0 and inside.stdout.strip() == "true":
             return
-        subprocess.run(
-            [git, "init", "--quiet", str(dest)],
-            capture_output=True,
-            timeout=GIT_TIMEOUT_SECONDS,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError) as error:
-        click.echo(f"crisp-ml new: `git init` failed ({error}); run it yourself", err=True)
+        run_git(dest, "init", "--quiet")
+    except GitError as error:
+        click.echo(f"crisp-ml new: {error}; run `git init` yourself", err=True)
         return
     click.echo(
         f"Initialised a git repository in {dest} (nothing committed yet: review the files, "
