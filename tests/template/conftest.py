@@ -8,6 +8,8 @@ folder without git as a plain local template, so no clone, no commit, no git ide
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -39,3 +41,16 @@ def render(template_src: Path, tmp_path_factory: pytest.TempPathFactory) -> Rend
         return render_project(template_src, tmp_path_factory.mktemp("project") / "p", answers)
 
     return _render
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding crisp-ml's wheel, built from this checkout (uncommitted edits too).
+
+    Generated projects depend on ``crisp-ml==<version>`` by name; with this folder in
+    ``PIP_FIND_LINKS`` their own ``make setup`` installs it as it would from an index.
+    """
+    folder = tmp_path_factory.mktemp("wheelhouse")
+    build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*build, "--wheel-dir", str(folder), str(REPO_ROOT)], check=True, timeout=300)
+    return folder
