@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 
 import click
 import pathspec
+import yaml
 
 from crisp_lint.drift import local_source_path
 
@@ -43,6 +44,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 MAX_MESSAGE_CHARS = 400
+DEFAULT_BRANCH = "main"  # copier.yml's default for default_branch
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -139,7 +141,7 @@ def new(
             err=True,
         )
     if git:
-        init_git(dest)
+        init_git(dest, answered_branch(dest))
 
 
 def gather_answers(data_file: Path | None, data_pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -275,7 +277,17 @@ def refuse_overwrites(
     return kept
 
 
-def init_git(dest: Path) -> None:
+def answered_branch(dest: Path) -> str:
+    """The ``default_branch`` answer recorded in the new project (CI triggers on it)."""
+    try:
+        answers = yaml.safe_load((dest / ".copier-answers.yml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        answers = None
+    branch = answers.get("default_branch") if isinstance(answers, dict) else None
+    return branch if isinstance(branch, str) and branch else DEFAULT_BRANCH
+
+
+def init_git(dest: Path, branch: str = DEFAULT_BRANCH) -> None:
     """``git init`` unless ``dest`` already lies in a git work tree; never commits."""
     if shutil.which("git") is None:
         click.echo("crisp-ml new: git not found; run `git init` yourself (DVC needs it)", err=True)
@@ -284,7 +296,7 @@ def init_git(dest: Path) -> None:
         inside = run_git(dest, "rev-parse", "--is-inside-work-tree", check=False)
         if inside.returncode == 0 and inside.stdout.strip() == "true":
             return
-        run_git(dest, "init", "--quiet")
+        run_git(dest, "init", "--quiet", f"--initial-branch={branch}")
     except GitError as error:
         click.echo(f"crisp-ml new: {error}; run `git init` yourself", err=True)
         return

@@ -1,25 +1,28 @@
-"""The generated project passes its own commit hooks and its CI gates promotion on evaluation.
+"""The generated project's commit hooks need no code host, and its CI gates on evaluation.
 
-pre-commit cannot clone hook repositories here (no network), so the configuration is
-validated with pre-commit itself and each hook's tool runs directly on the generated tree:
-ruff and ruff-format, and pre-commit-hooks' own entry points for large files, merge
-conflict markers, private keys, YAML and final newlines. Every check is also shown to fail
-on a file made to break it, so a passing run means something.
+The hooks are `repo: local` hooks running the tools `make setup` installs; the end-to-end
+test runs them for real through `git commit` and `pre-commit run --all-files`. Here the
+configuration is validated with pre-commit itself, each hook is tied to a pinned dev
+dependency, and each hygiene tool runs on the generated tree and is shown to fail on a file
+made to break it, so a passing run means something.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
+from importlib.metadata import distributions
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
 from template_rendering import Render
 
 # Renders seven projects and runs ruff, pre-commit, check-jsonschema and the hooks' tools: ~15 s.
@@ -27,10 +30,8 @@ pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOL_TIMEOUT_SECONDS = 120
-# A release tag (v1.2.3 or 1.2.3), not a branch: pre-commit and CI must be reproducible.
-TAG = re.compile(r"^v?\d+\.\d+\.\d+$")
 RUFF_PIN = re.compile(r"ruff==(\d+\.\d+\.\d+)")
-CRISP_ML_PIN = re.compile(r"crisp-ml @ git\+https://github\.com/crisp-ml/crisp-ml@(v[\d.]+)")
+CRISP_ML_PIN = re.compile(r"crisp-ml==(\d+\.\d+\.\d+)")
 GITHUB = {"ci_provider": "github", "include_example": True}
 GITLAB = {"ci_provider": "gitlab", "include_example": True}
 GITLAB_S3_SERVER = {
@@ -112,21 +113,78 @@ def test_pre_commit_accepts_the_configuration(github_project: Path) -> None:
 
 
 def test_the_configuration_has_every_hook_the_issue_asks_for(github_project: Path) -> None:
-    hooks = hooks_by_id(github_project)
     expected = {
-        "ruff-check": "https://github.com/astral-sh/ruff-pre-commit",
-        "ruff-format": "https://github.com/astral-sh/ruff-pre-commit",
-        "check-added-large-files": "https://github.com/pre-commit/pre-commit-hooks",
-        "check-merge-conflict": "https://github.com/pre-commit/pre-commit-hooks",
-        "detect-private-key": "https://github.com/pre-commit/pre-commit-hooks",
-        "crisp-lint": "https://github.com/crisp-ml/crisp-ml",
-        "dvc-pre-commit": "https://github.com/iterative/dvc",
-        "dvc-pre-push": "https://github.com/iterative/dvc",
-        "dvc-post-checkout": "https://github.com/iterative/dvc",
+        "ruff-check",
+        "ruff-format",
+        "check-added-large-files",
+        "check-merge-conflict",
+        "detect-private-key",
+        "check-yaml",
+        "end-of-file-fixer",
+        "crisp-lint",
+        "dvc-pre-commit",
+        "dvc-pre-push",
+        "dvc-post-checkout",
     }
-    assert {hook: hooks[hook][0]["repo"] for hook in expected if hook in hooks} == expected
-    for repo, _ in hooks.values():
-        assert TAG.match(repo["rev"]), f"{repo['repo']} is pinned to {repo['rev']!r}, not a tag"
+    assert set(hooks_by_id(github_project)) == expected
+
+
+def test_every_hook_is_local_and_runs_a_tool_the_dev_extra_installs(github_project: Path) -> None:
+    """No hook repository to clone: each hook runs a console script of a pinned dependency."""
+    pyproject = tomllib.loads((github_project / "pyproject.toml").read_text(encoding="utf-8"))
+    declared = {
+        canonical(Requirement(spec).name)
+        for spec in [
+            *pyproject["project"]["dependencies"],
+            *pyproject["project"]["optional-dependencies"]["dev"],
+        ]
+    }
+    scripts = executables_by_distribution()
+    for repo, hook in hooks_by_id(github_project).values():
+        assert repo["repo"] == "local", hook["id"]
+        assert hook["language"] == "system", hook["id"]
+        runner, tool, *_ = hook["entry"].split()
+        assert runner == "scripts/dev-tool", hook["id"]
+        assert canonical(scripts[tool]) in declared, f"{hook['id']}: {tool} is not installed"
+    assert os.access(github_project / "scripts" / "dev-tool", os.X_OK)
+
+
+def executables_by_distribution() -> dict[str, str]:
+    """Each executable in this environment's bin/ -> the distribution that installed it.
+
+    RECORD, not entry points: ruff installs a binary rather than a console script.
+    """
+    return {
+        file.name: dist.metadata["Name"]
+        for dist in distributions()
+        for file in dist.files or []
+        if file.parent.name == "bin"
+    }
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_dev_tool_names_the_fix_when_a_tool_is_missing(github_project: Path) -> None:
+    result = run(["scripts/dev-tool", "no-such-tool-anywhere"], github_project)
+    assert result.returncode == 127
+    assert "run `make setup`" in result.stderr
+
+
+def test_nothing_is_installed_or_cloned_from_a_code_host(projects: dict[str, Path]) -> None:
+    for answers in (GITHUB, GITLAB):
+        project = project_for(projects, answers)
+        for path in [
+            project / "pyproject.toml",
+            project / ".pre-commit-config.yaml",
+            project / "Makefile",
+            *project.glob(".github/workflows/*.yml"),
+            *project.glob(".gitlab-ci.yml"),
+        ]:
+            text = path.read_text(encoding="utf-8")
+            assert "git+" not in text, path
+            assert not re.search(r"(?m)^\s*-?\s*repo:\s*https?://", text), path
 
 
 def test_dvc_hooks_run_at_their_git_events_and_are_installed_for_them(
@@ -140,13 +198,13 @@ def test_dvc_hooks_run_at_their_git_events_and_are_installed_for_them(
     assert {"pre-commit", "pre-push", "post-checkout"} <= set(installed)
 
 
-def test_the_dvc_push_hook_brings_the_remotes_driver(projects: dict[str, Path]) -> None:
-    s3_hooks = hooks_by_id(project_for(projects, GITLAB_S3_SERVER))
-    assert s3_hooks["dvc-pre-push"][1]["additional_dependencies"] == [".[s3]"]
-    gcs_hooks = hooks_by_id(project_for(projects, CI_VARIANTS["github-gcs-server-no-example"]))
-    assert gcs_hooks["dvc-pre-push"][1]["additional_dependencies"] == [".[gs]"]
-    local_hooks = hooks_by_id(project_for(projects, GITHUB))
-    assert "additional_dependencies" not in local_hooks["dvc-pre-push"][1]
+def test_the_dvc_push_hook_has_the_remotes_driver_in_the_environment(
+    projects: dict[str, Path],
+) -> None:
+    s3 = project_for(projects, GITLAB_S3_SERVER) / "pyproject.toml"
+    assert "dvc[s3]" in s3.read_text(encoding="utf-8")
+    gcs = project_for(projects, CI_VARIANTS["github-gcs-server-no-example"]) / "pyproject.toml"
+    assert "dvc[gs]" in gcs.read_text(encoding="utf-8")
 
 
 def test_without_a_remote_git_push_is_not_blocked_by_dvc_push(render: Render) -> None:
@@ -157,10 +215,10 @@ def test_without_a_remote_git_push_is_not_blocked_by_dvc_push(render: Render) ->
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_crisp_lint_hook_exists_in_this_repository(github_project: Path) -> None:
+def test_the_crisp_lint_hook_exists_in_this_repository() -> None:
+    """For teams that use remote hook repositories (the generated README shows how)."""
     manifest = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     assert "crisp-lint" in {hook["id"] for hook in manifest}
-    assert hooks_by_id(github_project)["crisp-lint"][0]["rev"] == "v" + project_version()
 
 
 def project_version() -> str:
@@ -172,24 +230,26 @@ def project_version() -> str:
 def test_ci_uses_the_same_ruff_and_crisp_lint_as_the_hooks(
     projects: dict[str, Path], answers: dict[str, Any]
 ) -> None:
+    """CI installs the dev extra (one ruff pin) and crisp-ml at the dev extra's pin."""
     project = project_for(projects, answers)
-    hooks = hooks_by_id(project)
     ci_text = "\n".join(
         path.read_text(encoding="utf-8")
         for path in [*project.glob(".github/workflows/*.yml"), *project.glob(".gitlab-ci.yml")]
     )
-    assert set(RUFF_PIN.findall(ci_text)) == {hooks["ruff-check"][0]["rev"].lstrip("v")}
-    assert set(CRISP_ML_PIN.findall(ci_text)) == {hooks["crisp-lint"][0]["rev"]}
+    assert not RUFF_PIN.findall(ci_text), "a second ruff pin would drift from pyproject.toml"
+    assert 'pip install -e ".[dev]"' in ci_text
+    assert set(CRISP_ML_PIN.findall(ci_text)) == {project_version()}
 
 
 def test_make_lint_uses_the_same_ruff_and_crisp_lint_as_the_hooks(github_project: Path) -> None:
-    """`make setup` installs the dev extra: the same pins as the hooks, crisp-ml from git."""
-    hooks = hooks_by_id(github_project)
+    """`make setup` installs the dev extra: crisp-ml by name, at this release."""
     pyproject = tomllib.loads((github_project / "pyproject.toml").read_text(encoding="utf-8"))
     dev = "\n".join(pyproject["project"]["optional-dependencies"]["dev"])
-    assert RUFF_PIN.findall(dev) == [hooks["ruff-check"][0]["rev"].lstrip("v")]
-    assert CRISP_ML_PIN.findall(dev) == [hooks["crisp-lint"][0]["rev"]]
-    assert pyproject["tool"]["hatch"]["metadata"]["allow-direct-references"] is True
+    assert len(RUFF_PIN.findall(dev)) == 1
+    assert CRISP_ML_PIN.findall(dev) == [project_version()]
+    assert "hatch" not in pyproject["tool"] or "metadata" not in pyproject["tool"]["hatch"]
+    makefile = (github_project / "Makefile").read_text(encoding="utf-8")
+    assert "-m ruff check" in makefile and "-m crisp_lint" in makefile
 
 
 # The hooks' tools, run for real on the generated tree ----------------------------------------
@@ -306,13 +366,37 @@ def test_github_ci_lints_tests_reproduces_and_uploads_crisp_lint_sarif(
 def test_github_retraining_promotes_only_after_the_gate_job(github_project: Path) -> None:
     retrain = workflow(github_project, "retrain.yml")
     triggers = retrain[True]  # YAML 1.1 reads the key `on` as True
-    assert "schedule" in triggers and "workflow_dispatch" in triggers
+    assert "workflow_dispatch" in triggers
+    assert "schedule" not in triggers, "a local DVC remote cannot share a promoted model"
     jobs = retrain["jobs"]
     assert jobs["gate"]["needs"] == "retrain"
     assert "gate" in jobs["promote"]["needs"]
     gate_commands = " ".join(step.get("run", "") for step in jobs["gate"]["steps"])
     assert "gate_check.py reports/evaluation/gate.json" in gate_commands
-    assert any("dvc repro" in step.get("run", "") for step in jobs["retrain"]["steps"])
+    steps = [step.get("run", "") for step in jobs["retrain"]["steps"]]
+    repro = next(i for i, run_ in enumerate(steps) if "dvc repro" in run_)
+    push = next(i for i, run_ in enumerate(steps) if run_.strip() == "dvc push")
+    assert repro < push, "the promoted data and model are pushed before the pull request"
+
+
+def test_github_retraining_is_scheduled_with_a_shared_remote(render: Render) -> None:
+    project = render({"dvc_remote": "s3", "dvc_remote_url": "s3://ml/data"})
+    assert "schedule" in workflow(project, "retrain.yml")[True]
+
+
+def test_the_promotion_pull_request_gets_ci_and_is_not_reopened(github_project: Path) -> None:
+    promote = workflow(github_project, "retrain.yml")["jobs"]["promote"]
+    script = "\n".join(step.get("run", "") for step in promote["steps"])
+    tokens = [step.get("with", {}).get("token", "") for step in promote["steps"]]
+    assert any("secrets.RETRAIN_PR_TOKEN" in token for token in tokens)
+    assert "git diff --cached --quiet" in script and "ls-remote" in script
+
+
+def test_the_ci_gate_step_can_fail(github_project: Path) -> None:
+    steps = workflow(github_project, "ci.yml")["jobs"]["repro"]["steps"]
+    gate = next(step for step in steps if step.get("name") == "evaluation gate")
+    assert gate["run"].strip().endswith("gate_check") and "||" not in gate["run"]
+    assert "if" not in gate and not gate.get("continue-on-error")
 
 
 def test_gitlab_ci_has_the_same_jobs_and_promotes_only_after_the_gate(
@@ -362,14 +446,28 @@ def test_no_ci_files_without_a_ci_provider(render: Render) -> None:
     assert not (project / ".gitlab-ci.yml").exists()
 
 
-@pytest.mark.parametrize(("decision", "exit_code"), [("go", 0), ("no-go", 1)])
+@pytest.mark.parametrize(
+    ("content", "exit_code", "says"),
+    [
+        ({"decision": "go", "metric": "f1_macro", "value": 0.9}, 0, "evaluation gate: go"),
+        ({"decision": "no-go", "metric": "f1_macro", "value": 0.9}, 1, "evaluation gate: no-go"),
+        ({"verdict": "maybe"}, 2, "re-run `dvc repro evaluate`"),
+        (None, 3, "not found"),
+    ],
+    ids=["go", "no-go", "invalid", "missing"],
+)
 def test_the_gate_step_runs_without_installing_the_project(
-    github_project: Path, tmp_path: Path, decision: str, exit_code: int
+    github_project: Path,
+    tmp_path: Path,
+    content: dict[str, Any] | None,
+    exit_code: int,
+    says: str,
 ) -> None:
     gate = tmp_path / "gate.json"
-    gate.write_text(json.dumps({"decision": decision, "metric": "f1_macro", "value": 0.9}))
+    if content is not None:
+        gate.write_text(json.dumps(content))
     package = yaml.safe_load((github_project / ".copier-answers.yml").read_text())["package_name"]
     script = github_project / "src" / package / "gate_check.py"
     result = run([sys.executable, "-I", str(script), str(gate)], tmp_path)
     assert result.returncode == exit_code, result.stdout + result.stderr
-    assert f"evaluation gate: {decision}" in result.stdout
+    assert says in result.stdout + result.stderr
