@@ -104,6 +104,8 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     ("bad-email", {"author_email": "not-an-email"}, "author_email", "name@example.com"),
     ("unknown-license", {"license": "GPL-3.0"}, "license", "is not in ['MIT'"),
+    ("branch-with-space", {"default_branch": "my branch"}, "default_branch", "for example"),
+    ("branch-double-dot", {"default_branch": "release..1"}, "default_branch", "usable branch"),
 ]
 CASE_IDS = [case for case, *_ in BAD_ANSWERS]
 
@@ -348,8 +350,12 @@ def test_default_template_is_this_checkout_with_its_uncommitted_changes(
 
 
 def test_every_question_has_help_a_default_and_a_check(questionnaire: dict[str, Any]) -> None:
-    questions = {name: spec for name, spec in questionnaire.items() if not name.startswith("_")}
-    assert len(questions) == 20
+    questions = {
+        name: spec
+        for name, spec in questionnaire.items()
+        if not name.startswith("_") and spec.get("when") is not False  # hidden: computed values
+    }
+    assert len(questions) == 21
     for name, spec in questions.items():
         assert spec.get("help"), f"{name} has no help"
         assert "default" in spec, f"{name} has no default"

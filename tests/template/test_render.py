@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from template_rendering import Render, render_project
+from template_rendering import REPO_ROOT, Render, render_project
 
 PRE_COMMIT_TIMEOUT_SECONDS = 60
 
@@ -423,3 +423,15 @@ def test_team_documents_survive_a_second_copy(template_src: Path, tmp_path: Path
 
     copier.run_copy(str(template_src), project, defaults=True, overwrite=True, quiet=True)
     assert objectives.read_text() == "# Our objectives\n\nHalve manual review time by Q3.\n"
+
+
+def test_projects_pin_the_crisp_ml_release_that_generated_them(
+    questionnaire: dict[str, Any],
+) -> None:
+    """copier.yml's hidden crisp_ml_version is this distribution's version, never stale."""
+    import crisp_ml
+
+    with (REPO_ROOT / "pyproject.toml").open("rb") as file:
+        version = tomllib.load(file)["project"]["version"]
+    assert questionnaire["crisp_ml_version"]["default"] == version == crisp_ml.__version__
+    assert questionnaire["crisp_ml_version"]["when"] is False  # not asked, not recorded
