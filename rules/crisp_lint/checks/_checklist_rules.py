@@ -1,8 +1,10 @@
 """The QA checklist rules, generated once per phase from one definition.
 
-Every phase gets the same eight rules, numbered ``<prefix>101`` to ``<prefix>108``. Together
-they check every workflow step at least through its checklist row: status set, evidence
-present and real, sign-off and date recorded, and a reason for ``n/a``.
+Every phase gets the same rules, numbered ``<prefix>101`` to ``<prefix>109``. Together they
+check every workflow step at least through its checklist row: status set, evidence present
+and real, sign-off and date recorded, and a reason for ``n/a``. ``<prefix>109`` needs git
+history (``--with git-history``): a row must not be signed off by the person who last
+changed it, since the checklist asks a second person to review.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from crisp_lint.checklist import Checklist, ChecklistRow
+from crisp_lint.checklist import HEADER, Checklist, ChecklistRow, split_cells
+from crisp_lint.checks._tags import GIT_HISTORY
 from crisp_lint.model import Phase, Problem, rule
 from crisp_lint.workflow import PHASE_TITLES, steps_of
 
@@ -33,6 +36,15 @@ _QA_PRINCIPLE = (
     "CRISP-ML: each step must go over a quality assurance procedure so that errors are"
     " caught as early as possible"
 )
+
+# A sign-off cell may name several people: "ana, bob", "ana & bob", "ana and bob".
+_SIGNERS = re.compile(r"\s*(?:[,;&]|\band\b)\s*", re.IGNORECASE)
+# GitHub's private commit e-mails: "12345+handle@users.noreply.github.com".
+_NOREPLY_ID = re.compile(r"^\d+\+")
+# A git blame --porcelain header: commit (SHA-1 or SHA-256), original line, final line.
+# The cells a reviewer fills in: changing only these is signing off, not doing the work.
+_SIGN_OFF = frozenset({HEADER.index("Signed off by"), HEADER.index("Date")})
+_BLAME_HEADER = re.compile(r"^(?P<commit>[0-9a-f]{40}|[0-9a-f]{64}) \d+ (?P<line>\d+)")
 
 RowCheck = Callable[["RepoView", Checklist, ChecklistRow], Iterator[Problem]]
 
@@ -166,6 +178,134 @@ def _is_iso_date(text: str) -> bool:
 
 
 @dataclass(frozen=True)
+class _Author:
+    """The author of the commit that last changed a line, as git blame names them."""
+
+    commit: str
+    name: str
+    email: str
+
+
+def _self_signed(repo: RepoView, phase: Phase) -> Iterator[Problem]:
+    checklist = repo.checklist(phase)
+    if checklist is None:
+        return
+    rows = [row for row in checklist.rows if row.status in ("done", "n/a") and row.signed_off_by]
+    authors = _line_authors(repo, checklist.path) if rows else {}
+    for row in rows:
+        last = authors.get(row.line)
+        if last is None or not _signed_by(row.signed_off_by, last):
+            continue
+        author = _work_author(repo, checklist.path, row) or last
+        if _signed_by(row.signed_off_by, author):
+            yield Problem(
+                checklist.path,
+                f"step {row.id} is signed off by {row.signed_off_by}, who wrote its row"
+                f" (commit {author.commit[:7]} by {author.name}): a second person reviews"
+                " and signs off",
+                row.line,
+            )
+
+
+def _work_author(repo: RepoView, path: str, row: ChecklistRow) -> _Author | None:
+    """The author of the newest commit that changed more of the row than its sign-off and
+    date: a reviewer who commits only their own sign-off is the process working.
+
+    One ``git log -L`` of the committed row, found by its id; asked only for rows whose last
+    author signed them off, so a project that follows the process pays nothing.
+    """
+    # -L takes a basic regular expression, in which `|` is literal.
+    pattern = "^|[[:space:]]*" + re.sub(r"([][.*^$\\/])", r"\\\1", row.id) + "[[:space:]]*|"
+    out = repo.git("log", f"-L/{pattern}/,+1:{path}", "--format=%x00%H%x09%an%x09%ae")
+    for record in (out or "").split("\0")[1:]:
+        head, _, diff = record.partition("\n")
+        commit, _, who = head.partition("\t")
+        name, _, email = who.partition("\t")
+        lines = diff.splitlines()
+        before = [line[1:] for line in lines if line.startswith("-|")]
+        after = [line[1:] for line in lines if line.startswith("+|")]
+        if not (before and after and _same_work(before[0], after[0])):
+            return _Author(commit, name, email)
+    return None
+
+
+def _same_work(before: str, after: str) -> bool:
+    """Whether two versions of a row differ at most in `Signed off by` and `Date`."""
+    old, new = split_cells(before), split_cells(after)
+    if old is None or new is None or len(old) != len(HEADER) or len(new) != len(HEADER):
+        return False
+    return all(
+        a == b for index, (a, b) in enumerate(zip(old, new, strict=True)) if index not in _SIGN_OFF
+    )
+
+
+def _line_authors(repo: RepoView, path: str) -> dict[int, _Author]:
+    """Each committed line's last author, from one ``git blame`` of the whole file.
+
+    Lines changed in the work tree are left out: nobody has committed them yet. So is a
+    file git does not track, or a repository without a commit, where blame would fail.
+    """
+    if not repo.git_listed or not repo.is_tracked_by_git(path):
+        return {}
+    if not repo.git("rev-list", "-n", "1", "--all"):
+        return {}  # no commit yet (or git failed, which GEN001 reports)
+    out = repo.git("blame", "--porcelain", "--", path)
+    return _parse_blame(out) if out else {}
+
+
+def _parse_blame(porcelain: str) -> dict[int, _Author]:
+    """``git blame --porcelain``: a header per line, the commit's details the first time it
+    appears, then the line's content after a tab."""
+    details: dict[str, dict[str, str]] = {}
+    line_commits: dict[int, str] = {}
+    commit = ""
+    for line in porcelain.split("\n"):
+        if line.startswith("\t"):
+            continue  # the line's content
+        if header := _BLAME_HEADER.match(line):
+            commit = header["commit"]
+            line_commits[int(header["line"])] = commit
+            details.setdefault(commit, {})
+        elif commit:
+            key, _, value = line.partition(" ")
+            if key in ("author", "author-mail"):
+                details[commit][key] = value.strip().removeprefix("<").removesuffix(">")
+    return {
+        number: _Author(
+            commit, details[commit].get("author", ""), details[commit].get("author-mail", "")
+        )
+        for number, commit in line_commits.items()
+        if commit.strip("0")  # all zeros: changed in the work tree, not committed
+    }
+
+
+def _signed_by(signed_off_by: str, author: _Author) -> bool:
+    """Whether every person the cell names is the author: a name, an e-mail or a @handle,
+    matched without case against the author's name, e-mail and e-mail local part."""
+    known = _author_identities(author)
+    signers = [_normalise(part) for part in _SIGNERS.split(signed_off_by)]
+    signers = [signer for signer in signers if signer]
+    return bool(signers) and all(_signer_identities(signer) & known for signer in signers)
+
+
+def _author_identities(author: _Author) -> set[str]:
+    email = author.email.casefold()
+    local = email.partition("@")[0]
+    return {_normalise(author.name), email, local, _NOREPLY_ID.sub("", local)} - {""}
+
+
+def _signer_identities(signer: str) -> set[str]:
+    signer = signer.removeprefix("@")
+    return {signer, signer.partition("@")[0]} if "@" in signer else {signer}
+
+
+def _normalise(text: str) -> str:
+    """Case and spacing aside; without Markdown emphasis or a note in parentheses."""
+    text = re.sub(r"\([^)]*\)", " ", text).strip().strip("`*").strip()
+    return " ".join(text.casefold().split())
+
+
+@dataclass(frozen=True)
 class _RowRule:
     number: int
     title: str
@@ -221,7 +361,7 @@ _ROW_RULES: tuple[_RowRule, ...] = (
 
 
 def register_checklist_rules(phase: Phase) -> None:
-    """Register ``<prefix>101``..``<prefix>108`` for ``phase``."""
+    """Register ``<prefix>101``..``<prefix>109`` for ``phase``."""
     title = PHASE_TITLES[phase]
     steps = ", ".join(step.id for step in steps_of(phase))
     cited = f"{_QA_PRINCIPLE}; this checklist covers steps {steps} of {title}"
@@ -242,6 +382,16 @@ def register_checklist_rules(phase: Phase) -> None:
         rationale=f"{cited}. A step without a row escapes QA.",
         fix="give every step of the phase exactly one row, with the ids of CRISP-ML-WORKFLOW.md",
     )(lambda repo: _coverage(repo, phase))
+    rule(
+        f"{phase.prefix}109",
+        phase,
+        f"{title}: item signed off by the person who wrote it",
+        rationale=f"{cited}; the checklist asks a second person to review, so the author of"
+        " a row's last change cannot be the one who signs it off.",
+        fix="have a second person review the row and put their own name in `Signed off by`;"
+        " they may commit that sign-off themselves",
+        needs=GIT_HISTORY,
+    )(lambda repo: _self_signed(repo, phase))
     for row_rule in _ROW_RULES:
         rule(
             f"{phase.prefix}{row_rule.number}",

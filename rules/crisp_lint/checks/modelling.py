@@ -1,4 +1,5 @@
-"""Modelling (phase 5): tracking in MLflow, the quality measure, the baseline, dvc.lock."""
+"""Modelling (phase 5): tracking in MLflow, the quality measure, the baseline, dvc.lock,
+and committed results trained from committed code."""
 
 from __future__ import annotations
 
@@ -29,6 +30,16 @@ FOLDER = PHASE.folder
 QUALITY_MEASURE = f"{FOLDER}/quality-measure.md"
 _RELATIVE_SQLITE = re.compile(r"^sqlite:///(?!/)")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
+# Committed run records whose `git_state` says how the code that produced them relates to
+# git (the template's train stage writes it; see tracking.py in a generated project).
+RUN_RECORDS = ("reports/train/run.json",)
+CLEAN = "clean"
+# Why each state other than clean leaves a committed result untraceable.
+UNTRACEABLE = {
+    "dirty": "the model was trained from uncommitted code",
+    "uncommitted": "the model was trained before the first commit",
+    "no-git": "the model was trained outside a git repository",
+}
 
 register_checklist_rules(PHASE)
 
@@ -156,3 +167,29 @@ def lock_covers_pipeline(repo: RepoView) -> Iterator[Problem]:
     for name in defined:
         if name not in (locked or ()):
             yield Problem(LOCK_FILE, f"stage `{name}` has never been run: `dvc repro {name}`")
+
+
+@rule(
+    "MO009",
+    PHASE,
+    "Committed model trained from uncommitted code",
+    rationale=f"{cite('5.1', '5.5')}. A trial is documented with the git commit of its code;"
+    " a model trained from uncommitted changes, or before the first commit, points at a"
+    " commit that did not produce it.",
+    fix="commit, then `dvc repro --force train` and commit the new results",
+)
+def results_from_committed_code(repo: RepoView) -> Iterator[Problem]:
+    for path in RUN_RECORDS:
+        if not repo.git_listed or not repo.is_tracked_by_git(path):
+            continue  # not committed yet: nothing misleading has reached the history
+        record = repo.json(path)
+        state = record.get("git_state") if isinstance(record, dict) else None
+        if not isinstance(state, str) or state == CLEAN:
+            continue  # unreadable (GEN001/GEN002 say why), or written before git_state
+        why = UNTRACEABLE.get(state, f"the model was trained from code in git state {state!r}")
+        yield Problem(
+            path,
+            f"{why} (git_state `{state}`); commit, then `dvc repro --force train` and commit"
+            " the new results",
+            line_of_key(repo, path, "git_state"),
+        )

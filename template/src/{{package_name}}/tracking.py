@@ -7,6 +7,18 @@ variable overrides both. Every run is tagged with the git commit and the DVC dat
 (the hashes ``dvc.lock`` records for the raw data, the prepared dataset and the split), so a
 run can always be traced back to exact code and data.
 
+Every run also carries ``crisp.git.state``, saying how far that commit describes its code:
+
+- ``clean``: the code is exactly the commit (changes to pipeline outputs aside);
+- ``dirty``: tracked files had uncommitted changes (listed in ``crisp.git.changes``);
+- ``uncommitted``: the repository has no commit yet (``copier copy`` makes none);
+- ``no-git``: not in a git repository, or git could not answer.
+
+Anything but ``clean`` is printed as one line on stderr: commit, then rerun the stage with
+``dvc repro --force <stage>``. DVC experiments queued or run with ``--temp`` work in a copy
+of the repository under ``.dvc/tmp/exps/``, a git repository of its own at the experiment's
+baseline commit plus its changes; git is asked there, so the tags describe that copy.
+
 MLflow is imported only inside :func:`start_run`: it is slow to import and most stages never
 need it. Telemetry is switched off before the import; nothing here calls the network unless
 a tracking server is configured.
@@ -14,13 +26,16 @@ a tracking server is configured.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import subprocess
+import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +45,8 @@ from .pipeline import PREPARED_DIR, RAW_DIR, SPLIT_FILE, StageError
 
 DATABASE_FILE = "mlflow.db"
 ARTIFACTS_DIR = "mlartifacts"
+# How files committed to git name the embedded store: the same on every machine and copy.
+EMBEDDED_STORE = f"sqlite:///{DATABASE_FILE}"
 # The DVC outputs that identify a run's data, by tag name.
 DATA_OUTPUTS = {"raw": RAW_DIR, "dataset": PREPARED_DIR, "split": SPLIT_FILE}
 # `dvc exp run --queue/--temp` works in a copy of the repo under this folder; runs must still
@@ -37,6 +54,28 @@ DATA_OUTPUTS = {"raw": RAW_DIR, "dataset": PREPARED_DIR, "split": SPLIT_FILE}
 DVC_TEMP_EXPERIMENTS = (".dvc", "tmp", "exps")
 # MLflow retries an unreachable server for about four minutes; a probe answers in seconds.
 SERVER_PROBE_SECONDS = 10
+GIT_TIMEOUT_SECONDS = 10
+
+GIT_COMMIT_TAG = "mlflow.source.git.commit"  # the tag MLflow's UI shows
+GIT_STATE_TAG = "crisp.git.state"
+GIT_CHANGES_TAG = "crisp.git.changes"
+MODEL_SHA256_TAG = "model.sha256"
+WARNING_TAG = "crisp.warning"
+CLEAN, DIRTY, UNCOMMITTED, NO_GIT = "clean", "dirty", "uncommitted", "no-git"
+# Enough changed paths to see what was going on, well under MLflow's tag length limit.
+MAX_LISTED_CHANGES = 20
+# `dvc repro` itself rewrites these while the stages run: changes to them are not code.
+LOCK_FILE = "dvc.lock"
+OUTPUT_KINDS = ("outs", "metrics", "plots")
+
+
+@dataclass(frozen=True)
+class GitState:
+    """How a run's code relates to git: ``state`` is clean, dirty, uncommitted or no-git."""
+
+    state: str
+    commit: str | None = None
+    changes: tuple[str, ...] = ()
 
 
 def tracking_root(root: Path) -> Path:
@@ -60,22 +99,151 @@ def tracking_uri(root: Path, params: dict[str, Any]) -> str:
     return f"sqlite:///{tracking_root(root) / DATABASE_FILE}"
 
 
-def git_commit(root: Path) -> str | None:
-    """The checked-out commit, or None outside a git repository (or without git)."""
+def public_uri(uri: str, root: Path) -> str:
+    """``uri`` fit for a committed file: no user or password, and the embedded store as the
+    project-relative ``sqlite:///mlflow.db`` rather than this machine's absolute path."""
+    if uri.startswith("sqlite:///"):
+        embedded = tracking_root(root) / DATABASE_FILE
+        if Path(uri.removeprefix("sqlite:///")).resolve() == embedded.resolve():
+            return EMBEDDED_STORE
+        return uri
+    parts = urllib.parse.urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri
+    host = parts.netloc.rpartition("@")[2]  # userinfo ends at the last @
+    return urllib.parse.urlunsplit(parts._replace(netloc=host))
+
+
+def experiment_name(root: Path, params: dict[str, Any]) -> str:
+    """params.yaml's ``mlflow.experiment``, else the project folder's name."""
+    settings = params.get("mlflow") or {}
+    return str(settings.get("experiment") or tracking_root(root).name)
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes: what ties a model file to the run that trained it."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _git(root: Path, *args: str) -> str | None:
+    """git's output for ``args`` in ``root``; None when git is missing, fails or hangs."""
     try:
         result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+            ["git", *args],
             cwd=root,
             capture_output=True,
             text=True,
-            timeout=10,
+            timeout=GIT_TIMEOUT_SECONDS,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    if result.returncode != 0:
-        return None
-    return result.stdout.strip() or None
+    return result.stdout if result.returncode == 0 else None
+
+
+def git_commit(root: Path) -> str | None:
+    """The checked-out commit, or None before the first commit, outside git or without git."""
+    out = _git(root, "rev-parse", "--verify", "--quiet", "HEAD")
+    return (out or "").strip() or None
+
+
+def git_state(root: Path) -> GitState:
+    """What git says about the code in ``root`` (see the module's docstring)."""
+    # The prefix of root inside its repository ("" at the top): status names paths from
+    # the top, dvc.yaml names them from root.
+    prefix = _git(root, "rev-parse", "--show-prefix")
+    if prefix is None:
+        return GitState(NO_GIT)
+    commit = git_commit(root)
+    if commit is None:
+        return GitState(UNCOMMITTED)
+    # --no-optional-locks: a status running beside the user's own git commands must not
+    # take the index lock from them.
+    status = _git(
+        root,
+        "--no-optional-locks",
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=no",
+    )
+    if status is None:
+        return GitState(NO_GIT)
+    outputs = [prefix.strip() + path for path in pipeline_outputs(root)]
+    changes = tuple(path for path in changed_paths(status) if not _covered(path, outputs))
+    return GitState(DIRTY if changes else CLEAN, commit, changes)
+
+
+def changed_paths(porcelain: str) -> list[str]:
+    """The paths of ``git status --porcelain=v1 -z``: ``XY path``, and for a rename or copy
+    one more entry, its source path."""
+    entries = porcelain.split("\0")
+    paths: list[str] = []
+    index = 0
+    while index < len(entries):
+        entry = entries[index]
+        index += 1
+        if len(entry) < 4:
+            continue
+        paths.append(entry[3:])
+        if "R" in entry[:2] or "C" in entry[:2]:
+            paths.append(entries[index])
+            index += 1
+    return [path for path in paths if path]
+
+
+def pipeline_outputs(root: Path) -> list[str]:
+    """dvc.lock and every path dvc.yaml declares as an output, metric or plot (relative to
+    ``root``): ``dvc repro`` changes them while it runs, so they do not make code dirty."""
+    try:
+        pipeline = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        pipeline = {}
+    if not isinstance(pipeline, dict):
+        pipeline = {}
+    paths = [LOCK_FILE, *_declared_paths(pipeline, "")]
+    stages = pipeline.get("stages")
+    for stage in stages.values() if isinstance(stages, dict) else ():
+        if isinstance(stage, dict):
+            wdir = stage.get("wdir") if isinstance(stage.get("wdir"), str) else ""
+            paths.extend(_declared_paths(stage, wdir))
+    return paths
+
+
+def _declared_paths(section: dict[str, Any], wdir: str) -> Iterator[str]:
+    """The paths of a stage's (or the top level's) outs, metrics and plots lists, each entry
+    a path or a one-key mapping ``{path: options}``."""
+    for kind in OUTPUT_KINDS:
+        entries = section.get(kind)
+        for entry in entries if isinstance(entries, list) else ():
+            names = [entry] if isinstance(entry, str) else entry if isinstance(entry, dict) else []
+            for name in names:
+                if isinstance(name, str) and "${" not in name:
+                    yield os.path.normpath(os.path.join(wdir, name)).replace(os.sep, "/")
+
+
+def _covered(path: str, outputs: list[str]) -> bool:
+    return any(path == output or path.startswith(output.rstrip("/") + "/") for output in outputs)
+
+
+def untraceable_warning(stage: str, git: GitState) -> str | None:
+    """The line a stage prints when its run cannot be traced to a commit; None when clean."""
+    rerun = f"commit, then `dvc repro --force {stage}`"
+    if git.state == UNCOMMITTED:
+        return f"{stage}: no git commit yet; this run is tagged uncommitted: {rerun}"
+    if git.state == NO_GIT:
+        return f"{stage}: not in a git repository (or git failed); this run is tagged no-git"
+    if git.state == DIRTY:
+        shown = ", ".join(git.changes[:3]) + (", ..." if len(git.changes) > 3 else "")
+        return (
+            f"{stage}: uncommitted changes to {len(git.changes)} tracked file(s) ({shown});"
+            f" this run is tagged dirty: {rerun}"
+        )
+    return None
 
 
 def data_versions(root: Path) -> dict[str, str]:
@@ -88,18 +256,26 @@ def data_versions(root: Path) -> dict[str, str]:
         lock = yaml.safe_load((root / "dvc.lock").read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
         return {}
+    stages = lock.get("stages") if isinstance(lock, dict) else None
     hashes: dict[str, str] = {}
-    for stage in (lock.get("stages") or {}).values():
-        for out in stage.get("outs") or []:
-            hashes[str(out.get("path"))] = str(out.get("md5") or out.get("etag") or "")
+    for stage in stages.values() if isinstance(stages, dict) else ():
+        outs = stage.get("outs") if isinstance(stage, dict) else None
+        for out in outs if isinstance(outs, list) else ():
+            if isinstance(out, dict):
+                hashes[str(out.get("path"))] = str(out.get("md5") or out.get("etag") or "")
     return {name: hashes[str(path)] for name, path in DATA_OUTPUTS.items() if hashes.get(str(path))}
 
 
-def run_tags(root: Path, stage: str) -> dict[str, str]:
+def run_tags(root: Path, stage: str, git: GitState | None = None) -> dict[str, str]:
     """Tags that tie a run to its stage, code and data."""
-    tags = {"stage": stage}
-    if commit := git_commit(root):
-        tags["mlflow.source.git.commit"] = commit  # the tag MLflow's UI shows
+    git = git or git_state(root)
+    tags = {"stage": stage, GIT_STATE_TAG: git.state}
+    if git.commit:
+        tags[GIT_COMMIT_TAG] = git.commit
+    if git.changes:
+        listed = git.changes[:MAX_LISTED_CHANGES]
+        more = len(git.changes) - len(listed)
+        tags[GIT_CHANGES_TAG] = ", ".join(listed) + (f" and {more} more" if more else "")
     for name, version in data_versions(root).items():
         tags[f"dvc.{name}.md5"] = version
     if "dvc.dataset.md5" in tags:
@@ -145,19 +321,27 @@ def _experiment_id(mlflow: Any, name: str, uri: str, root: Path) -> str:
 
 
 @contextmanager
-def start_run(root: Path, params: dict[str, Any], stage: str) -> Iterator[Any]:
-    """An active MLflow run for ``stage``, tagged with its code and data versions.
+def start_run(
+    root: Path,
+    params: dict[str, Any],
+    stage: str,
+    *,
+    tags: dict[str, str] | None = None,
+    git: GitState | None = None,
+) -> Iterator[Any]:
+    """An active MLflow run for ``stage``, tagged with its code and data versions (and
+    ``tags``). ``git`` is the code's state when the caller needs it too (train records it).
 
     Yields the ``mlflow`` module, so callers log without importing it themselves.
     """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     import mlflow
 
-    settings = params.get("mlflow") or {}
+    git = git or git_state(root)
     uri = tracking_uri(root, params)
     check_server_reachable(uri)
     mlflow.set_tracking_uri(uri)
-    name = str(settings.get("experiment") or tracking_root(root).name)
+    name = experiment_name(root, params)
     try:
         experiment_id = _experiment_id(mlflow, name, uri, root)
     except Exception as error:  # MLflow raises many kinds; all mean "store unusable"
@@ -165,11 +349,46 @@ def start_run(root: Path, params: dict[str, Any], stage: str) -> Iterator[Any]:
             f"cannot use the MLflow tracking store {uri} ({error}); check "
             "MLFLOW_TRACKING_URI or mlflow.tracking_uri in params.yaml"
         ) from error
-    with mlflow.start_run(
-        experiment_id=experiment_id, run_name=stage, tags=run_tags(root, stage)
-    ) as run:
+    if warning := untraceable_warning(stage, git):
+        print(warning, file=sys.stderr)
+    all_tags = {**run_tags(root, stage, git), **(tags or {})}
+    with mlflow.start_run(experiment_id=experiment_id, run_name=stage, tags=all_tags) as run:
         yield mlflow
         print(f"{stage}: logged MLflow run {run.info.run_id} to {uri}")
+
+
+def find_train_run(mlflow: Any, experiment_id: str, model_sha256: str) -> Any | None:
+    """The newest finished train run of the experiment that produced the model file with
+    hash ``model_sha256``; None when there is none (e.g. the store was reset)."""
+    runs = mlflow.search_runs(
+        experiment_ids=[experiment_id],
+        filter_string=(
+            f"tags.stage = 'train' and tags.`{MODEL_SHA256_TAG}` = '{model_sha256}'"
+            " and attributes.status = 'FINISHED'"
+        ),
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+        output_format="list",
+    )
+    return runs[0] if runs else None
+
+
+def train_run_tags(mlflow: Any, stage: str, model_sha256: str) -> dict[str, str]:
+    """Tags linking the active run to the train run of its model: ``train_run_id`` and
+    ``model_uri``; when there is none, a ``crisp.warning`` tag and a line on stderr."""
+    experiment_id = mlflow.active_run().info.experiment_id
+    train_run = find_train_run(mlflow, experiment_id, model_sha256)
+    if train_run is None:
+        warning = (
+            f"no train run with {MODEL_SHA256_TAG} {model_sha256[:12]} in this experiment"
+            " (tracking store reset or moved?); `dvc repro --force train` logs one"
+        )
+        print(f"{stage}: warning: {warning}", file=sys.stderr)
+        return {WARNING_TAG: warning}
+    tags = {"train_run_id": train_run.info.run_id}
+    if model_uri := train_run.data.tags.get("model_uri"):
+        tags["model_uri"] = model_uri
+    return tags
 
 
 def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:

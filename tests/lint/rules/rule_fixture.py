@@ -186,7 +186,11 @@ class Project:
         lines[index] = row
         self.write(rel, "\n".join(lines) + "\n")
 
-    def git(self, *args: str) -> str:
+    def git(self, *args: str, author: tuple[str, str] | None = None) -> str:
+        """Run git in the project; ``author`` (name, e-mail) commits as someone else."""
+        identity = dict(GIT_IDENTITY)
+        if author is not None:
+            identity.update(GIT_AUTHOR_NAME=author[0], GIT_AUTHOR_EMAIL=author[1])
         done = subprocess.run(
             ["git", *args],
             cwd=self.root,
@@ -194,7 +198,7 @@ class Project:
             capture_output=True,
             text=True,
             timeout=60,
-            env={**os.environ, **GIT_IDENTITY},
+            env={**os.environ, **identity},
         )
         return done.stdout
 

@@ -1,8 +1,9 @@
-"""The QA checklist rules <prefix>101-108, the same for every phase."""
+"""The QA checklist rules <prefix>101-109, the same for every phase."""
 
 from __future__ import annotations
 
 import datetime
+import shutil
 
 import pytest
 from rule_fixture import SIGNED, Project
@@ -199,3 +200,108 @@ def test_folders_data_and_binary_evidence_are_not_read_for_placeholders(
     view = RepoView(project.root)
     assert list(REGISTRY["DU106"].check(view)) == []
     assert view.problems("GEN001") == []  # nothing was opened as text
+
+
+# <prefix>109: a second person signs off (needs --with git-history).
+ANA = ("Ana Lopez", "ana@example.com")
+BOB = ("Bob", "bob@example.com")
+
+
+def commit_row(project: Project, phase: Phase, cells: str, author: tuple[str, str]) -> None:
+    """Set the first step's row to ``| <id> | Step | <cells> |`` and commit it as ``author``."""
+    project.set_checklist_row(phase, f"| {first_step(phase)} | Step | {cells} |")
+    project.git("commit", "-q", "-am", "checklist", author=author)
+
+
+def self_signed(project: Project, phase: Phase) -> list[int | None]:
+    return [problem.line for problem in project.problems(f"{phase.prefix}109")]
+
+
+@PHASES
+def test_rows_signed_off_by_someone_other_than_their_author_pass(
+    project: Project, phase: Phase
+) -> None:
+    """The fixture's rows are committed by the test identity and signed off by ana."""
+    assert REGISTRY[f"{phase.prefix}109"].needs == "git-history"
+    assert project.problems(f"{phase.prefix}109") == []
+
+
+@PHASES
+def test_a_row_signed_off_by_its_own_author_is_reported(project: Project, phase: Phase) -> None:
+    commit_row(project, phase, f"done | {path(phase)} | Ana Lopez | 2026-11-02 |", ANA)
+    (problem,) = project.problems(f"{phase.prefix}109")
+    assert problem.path == path(phase)
+    assert problem.line == 5
+    assert problem.message.startswith(
+        f"step {first_step(phase)} is signed off by Ana Lopez, who wrote its row (commit "
+    )
+    assert problem.message.endswith("by Ana Lopez): a second person reviews and signs off")
+
+
+@pytest.mark.parametrize(
+    ("sign_off", "email"),
+    [
+        ("ana@example.com", "ana@example.com"),
+        ("ANA@corp.example", "ana@example.com"),
+        ("@ana", "ana@example.com"),
+        ("@ana", "12345+ana@users.noreply.github.com"),
+        ("ana lopez (QA lead)", "ana@example.com"),
+        ("`Ana  Lopez`", "ana@example.com"),
+    ],
+)
+def test_a_sign_off_matches_the_author_by_name_email_or_handle(
+    project: Project, sign_off: str, email: str
+) -> None:
+    phase = Phase.BUSINESS_UNDERSTANDING
+    commit_row(project, phase, f"n/a | | {sign_off} | 2026-11-02 | no data", ("Ana Lopez", email))
+    assert self_signed(project, phase) == [5]
+
+
+def test_a_second_signer_besides_the_author_passes(project: Project) -> None:
+    phase = Phase.BUSINESS_UNDERSTANDING
+    commit_row(project, phase, f"done | {path(phase)} | Ana Lopez, Bob | 2026-11-02 |", ANA)
+    assert self_signed(project, phase) == []
+
+
+def test_a_reviewer_who_commits_only_their_sign_off_passes(project: Project) -> None:
+    phase = Phase.MODELLING
+    commit_row(project, phase, f"done | {path(phase)} | | |", ANA)
+    commit_row(project, phase, f"done | {path(phase)} | bob | 2026-11-03 |", BOB)
+    assert self_signed(project, phase) == []
+
+
+def test_an_author_who_signs_off_their_own_work_later_is_reported(project: Project) -> None:
+    phase = Phase.MODELLING
+    commit_row(project, phase, f"done | {path(phase)} | | |", ANA)
+    commit_row(project, phase, f"done | {path(phase)} | | 2026-11-03 |", BOB)
+    commit_row(project, phase, f"done | {path(phase)} | ana | 2026-11-03 |", ANA)
+    (message,) = project.messages(f"{phase.prefix}109")
+    assert "who wrote its row" in message and "by Ana Lopez)" in message
+
+
+def test_open_rows_and_uncommitted_changes_are_not_judged(project: Project) -> None:
+    phase = Phase.BUSINESS_UNDERSTANDING
+    commit_row(project, phase, f"open | {path(phase)} | Ana Lopez | 2026-11-02 |", ANA)
+    assert self_signed(project, phase) == []
+    project.set_checklist_row(
+        phase, f"| {first_step(phase)} | Step | done | x | ana | 2026-11-02 |"
+    )
+    assert self_signed(project, phase) == []  # nobody has committed this version yet
+
+
+def test_a_checklist_git_does_not_track_or_without_commits_is_not_judged(
+    project: Project,
+) -> None:
+    phase = Phase.BUSINESS_UNDERSTANDING
+    project.set_checklist_row(
+        phase, f"| {first_step(phase)} | Step | done | x | crisp-lint tests | 2026-11-02 | |"
+    )
+    project.git("rm", "-q", "--cached", path(phase))
+    view = RepoView(project.root)
+    assert list(REGISTRY["BU109"].check(view)) == []
+    shutil.rmtree(project.root / ".git")
+    project.git("init", "-q", "--template=")
+    project.git("add", path(phase))
+    view = RepoView(project.root)
+    assert list(REGISTRY["BU109"].check(view)) == []
+    assert view.problems("GEN001") == []

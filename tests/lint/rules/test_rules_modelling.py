@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from rule_fixture import PIPELINE, Project
 
+from crisp_lint.model import REGISTRY
+from crisp_lint.repo import RepoView
+
 FOLDER = "phases/05-modelling"
 
 
@@ -138,3 +141,62 @@ def test_a_training_script_is_found_relative_to_the_stage_wdir(project: Project)
     )
     (problem,) = project.problems("MO006")
     assert problem.path == "pipeline/train.py"
+
+
+RUN_RECORD = "reports/train/run.json"
+
+
+def commit_run_record(project: Project, git_state: str) -> None:
+    project.write_json(
+        RUN_RECORD,
+        {
+            "experiment": "iris",
+            "git_state": git_state,
+            "model_sha256": "ab" * 32,
+            "tracking_uri": "sqlite:///mlflow.db",
+        },
+    )
+    project.track(RUN_RECORD)
+    project.git("commit", "-q", "-m", "train")
+
+
+def test_a_committed_model_trained_from_committed_code_passes(project: Project) -> None:
+    commit_run_record(project, "clean")
+    assert project.problems("MO009") == []
+
+
+@pytest.mark.parametrize(
+    ("git_state", "why"),
+    [
+        ("dirty", "the model was trained from uncommitted code"),
+        ("uncommitted", "the model was trained before the first commit"),
+        ("no-git", "the model was trained outside a git repository"),
+    ],
+)
+def test_a_committed_model_trained_from_uncommitted_code_is_reported(
+    project: Project, git_state: str, why: str
+) -> None:
+    commit_run_record(project, git_state)
+    (problem,) = project.problems("MO009")
+    assert problem.path == RUN_RECORD
+    assert problem.message == (
+        f"{why} (git_state `{git_state}`); commit, then `dvc repro --force train` and commit"
+        " the new results"
+    )
+    assert problem.line == 3  # sorted keys: experiment, git_state
+
+
+def test_a_run_record_not_committed_yet_is_not_judged(project: Project) -> None:
+    project.write_json(RUN_RECORD, {"git_state": "dirty"})
+    assert project.problems("MO009") == []
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '{"run_id": "abc"}', '{"git_state": 3}'])
+def test_a_malformed_or_older_run_record_is_left_to_other_rules(
+    project: Project, text: str
+) -> None:
+    project.write(RUN_RECORD, text)
+    project.track(RUN_RECORD)
+    view = RepoView(project.root)
+    assert list(REGISTRY["MO009"].check(view)) == []
+    assert bool(view.problems("GEN002")) == (text == "{not json")
