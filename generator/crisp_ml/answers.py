@@ -120,12 +120,38 @@ def check_answers(answers: Mapping[str, Any], questionnaire: Questionnaire) -> N
         )
     for name, value in answers.items():
         kind = questionnaire.types[name]
+        check_one_line(name, value)
         if kind in {"float", "int"} and not _is_number(value, kind):
             example = "0.9" if kind == "float" else "3"
             raise AnswerError(f"{name}: {value!r} is not a number; give one, e.g. {name}={example}")
         # Copier reads any unknown word as true; "maybe" must not become a yes.
         if kind == "bool" and not _is_yes_or_no(value):
             raise AnswerError(f"{name}: {value!r} is not a yes or no; answer true or false")
+
+
+# Control characters (C0, DEL, C1) and the line separators YAML honours: any of them in an
+# answer written into params.yaml, .dvc/config or pyproject.toml injects keys or breaks the
+# file. copier.yml's validators refuse the same class, for a plain `copier copy`.
+CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Names become folders and the distribution name: past this the file system refuses them.
+MAX_NAME_LENGTH = {"project_slug": 100, "package_name": 100}
+
+
+def check_one_line(name: str, value: Any) -> None:
+    """Refuse a text answer holding a control character, or a name too long for a folder."""
+    if not isinstance(value, str):
+        return
+    found = CONTROL_CHARACTER.search(value)
+    if found is not None:
+        raise AnswerError(
+            f"bad answer for {name}: it contains the control character {found.group()!r}"
+            " (a newline, tab, NUL...); answers are one line of printable text"
+        )
+    limit = MAX_NAME_LENGTH.get(name)
+    if limit is not None and len(value) > limit:
+        raise AnswerError(
+            f"bad answer for {name}: {len(value)} characters is too long (at most {limit})"
+        )
 
 
 _YES_OR_NO = {"true", "false", "yes", "no", "on", "off", "y", "n", "1", "0"}

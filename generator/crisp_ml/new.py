@@ -12,6 +12,7 @@ with their own identity.
 
 from __future__ import annotations
 
+import errno
 import filecmp
 import shutil
 import sys
@@ -165,7 +166,22 @@ def recordable_source(source: str) -> str:
     return str(local.resolve())
 
 
+def os_error_message(error: OSError) -> str:
+    """One line for a file-system refusal, without a traceback."""
+    if error.errno == errno.ENAMETOOLONG:
+        return (
+            "generation failed: a file or folder name is too long for the file system;"
+            " shorten the destination, project_slug or package_name"
+        )
+    where = f" ({error.filename})" if error.filename else ""
+    return f"generation failed: {error.strerror or error}{where}"
+
+
 def check_destination(dest: Path) -> None:
+    try:
+        dest.exists()
+    except OSError as error:  # a name too long, a path through a file...
+        fail(f"{dest}: cannot use it as the destination: {error.strerror or error}")
     if dest.exists() and not dest.is_dir():
         fail(f"{dest}: exists and is not a folder; choose a new or empty folder")
 
@@ -208,6 +224,8 @@ def copier_errors_reported(quiet: bool) -> Iterator[None]:
         except ProcessExecutionError as error:
             last_line = (str(error.stderr).strip().splitlines() or ["no error output"])[-1]
             fail(f"git failed while reading the template: {last_line}", EXIT_FAILED)
+        except OSError as error:
+            fail(os_error_message(error), EXIT_FAILED)
         except Exception as error:
             fail(f"generation failed: {type(error).__name__}: {error}", EXIT_FAILED)
     for warning in [] if quiet else caught:

@@ -82,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="INPUTS",
         help="run the rules that need these inputs (e.g. git-history)",
     )
+    gating.add_argument(
+        "--time-budget",
+        type=_seconds,
+        metavar="SECONDS",
+        help="stop running rules after this long and name the ones skipped"
+        " (default: time-budget in the config, else 10; 0: no limit)",
+    )
     output = parser.add_argument_group("output")
     output.add_argument("--output-format", choices=FORMATS, default="text")
     output.add_argument("-o", "--output-file", type=Path, help="write the report to this file")
@@ -94,6 +101,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--explain", metavar="CODE", help="explain one rule and exit")
     parser.add_argument("--version", action="version", version=f"crisp-lint {__version__}")
     return parser
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds (0: no limit)")
+    return seconds
 
 
 def _codes(value: str) -> tuple[str, ...]:
@@ -119,6 +136,7 @@ def _check(args: argparse.Namespace) -> int:
         extend_select=args.extend_select,
         ignore=args.ignore,
         needs=frozenset(args.needs),
+        time_budget=args.time_budget,
     )
     report = lint(RepoView(root, config), options)
     if args.statistics:
@@ -145,7 +163,14 @@ def find_root(path: Path) -> Path:
 
 def _write(args: argparse.Namespace, text: str) -> int:
     if args.output_file is None:
-        sys.stdout.write(text)
+        try:
+            sys.stdout.write(text)
+        except UnicodeEncodeError:
+            # A terminal or pipe that cannot show every character (PYTHONIOENCODING=ascii,
+            # a C locale): escape what it cannot encode rather than fail. TextIOWrapper
+            # encodes the whole text before writing, so nothing was written twice.
+            encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+            sys.stdout.write(text.encode(encoding, "backslashreplace").decode(encoding))
         return EXIT_CLEAN
     try:
         args.output_file.write_text(text, encoding="utf-8")

@@ -11,6 +11,11 @@ ignore = [                           # codes or prefixes, each with the reason i
 ]
 exclude = ["experiments/scratch/**"] # globs of paths whose findings are dropped
 strict = false                       # current-phase findings are errors, like --strict
+time-budget = 10                     # seconds; the rules left when it runs out are skipped
+secrets-allowlist = [                # not secrets: path globs, or "regex:" + a regex of the value
+  "tests/fixtures/fake-credentials/**",
+  "regex:^AKIA[A-Z0-9]{12}TEST$",
+]
 ```
 """
 
@@ -25,7 +30,17 @@ from typing import Any
 from crisp_lint.model import CODE_PREFIX, LIFECYCLE, Phase, split_lines
 
 TABLE = "tool.crisp-lint"
-KEYS = ("phase", "select", "extend-select", "ignore", "exclude", "strict")
+KEYS = (
+    "phase",
+    "select",
+    "extend-select",
+    "ignore",
+    "exclude",
+    "strict",
+    "time-budget",
+    "secrets-allowlist",
+)
+DEFAULT_TIME_BUDGET = 10.0  # seconds: pre-commit must never wait long
 
 
 class ConfigError(Exception):
@@ -46,6 +61,8 @@ class Config:
     ignore: tuple[Ignore, ...] = ()
     exclude: tuple[str, ...] = ()
     strict: bool = False
+    time_budget: float = DEFAULT_TIME_BUDGET  # seconds for all rules; 0: no limit
+    secrets_allowlist: tuple[str, ...] = ()  # see crisp_lint.checks.secrets
     # Where the settings came from (repository-relative when inside the repository), for
     # findings about the configuration itself; None when there was no configuration.
     source: str | None = None
@@ -83,8 +100,10 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
 
 
 def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    from crisp_lint.bounded import read_bytes  # never blocks on a FIFO, bounded in size
+
     try:
-        text = path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+        text = read_bytes(path).decode("utf-8").removeprefix("\ufeff")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such configuration file") from None
     except UnicodeDecodeError:
@@ -123,6 +142,11 @@ def _parse(
     if not isinstance(strict, bool):
         raise ConfigError(f"{where}: `strict` must be true or false, not {strict!r}")
     select = table.get("select")
+    budget = table.get("time-budget", DEFAULT_TIME_BUDGET)
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget >= 0:
+        raise ConfigError(
+            f"{where}: `time-budget` must be a number of seconds (0: no limit), not {budget!r}"
+        )
     return Config(
         phase=phase,
         select=None if select is None else _strings(select, f"{where} select"),
@@ -130,6 +154,8 @@ def _parse(
         ignore=_ignores(table.get("ignore", []), f"{where} ignore"),
         exclude=_strings(table.get("exclude", []), f"{where} exclude"),
         strict=strict,
+        time_budget=float(budget),
+        secrets_allowlist=_allowlist(table.get("secrets-allowlist", []), where),
         source=_display(path, root),
         source_text=text,
     )
@@ -169,6 +195,19 @@ def _ignores(value: object, where: str) -> tuple[Ignore, ...]:
                 f'{where}: each entry is a code or {{ code = "...", reason = "..." }}, not {item!r}'
             )
     return tuple(ignores)
+
+
+def _allowlist(value: object, where: str) -> tuple[str, ...]:
+    entries = _strings(value, f"{where} secrets-allowlist")
+    for entry in entries:
+        if entry.startswith("regex:"):
+            try:
+                re.compile(entry.removeprefix("regex:"))
+            except re.error as error:
+                raise ConfigError(
+                    f"{where} secrets-allowlist: `{entry}` is not a valid regex ({error})"
+                ) from None
+    return entries
 
 
 def _display(path: Path, root: Path) -> str:

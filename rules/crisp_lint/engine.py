@@ -12,6 +12,7 @@ Phase gating, given the current phase P:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ class Options:
     extend_select: tuple[str, ...] = ()  # added to the configuration's
     ignore: tuple[str, ...] = ()  # added to the configuration's
     needs: frozenset[str] = frozenset()  # extra inputs the user allows (``--with``)
+    time_budget: float | None = None  # seconds (0: no limit); overrides the configuration's
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,28 @@ def lint(
     phase = options.phase or config.phase or DEFAULT_PHASE
     strict = options.strict or config.strict
     selected = _selected_rules(rules, options, repo)
+    if not selected:
+        raise ConfigError(
+            "no rule selected: select, extend-select and ignore (in the configuration and"
+            ' on the command line) leave nothing to run; select = ["ALL"] runs every rule'
+        )
+    budget = options.time_budget if options.time_budget is not None else config.time_budget
+    deadline = time.monotonic() + budget if budget > 0 else None
+    from crisp_lint.engine_rules import COLLECTORS, OUT_OF_TIME
 
     ran: list[str] = []
     skipped: dict[str, str] = {}
+    cut_short: list[str] = []
     findings: list[Finding] = []
     for rule in _run_order(selected):
+        if (
+            deadline is not None
+            and rule.code not in COLLECTORS
+            and (cut_short or time.monotonic() > deadline)
+        ):
+            cut_short.append(rule.code)
+            skipped[rule.code] = f"the time budget of {budget:g} s ran out"
+            continue
         severity = grade(rule, phase, strict=strict, all_phases=options.all_phases)
         if severity is None:
             skipped[rule.code] = f"a later phase than {phase.value} (use --all-phases)"
@@ -106,6 +125,8 @@ def lint(
             findings.append(
                 Finding(_printable(path), problem.line, rule.code, message, rule.phase, severity)
             )
+    if cut_short and OUT_OF_TIME in rules:
+        findings.append(_out_of_time(rules[OUT_OF_TIME], cut_short, budget, repo))
     findings.sort(key=lambda f: f.sort_key)
     for code in rules:
         if code not in ran and code not in skipped:
@@ -117,6 +138,22 @@ def lint(
         rules=rules,
         ran=tuple(ran),
         skipped=skipped,
+    )
+
+
+def _out_of_time(rule: Rule, cut_short: list[str], budget: float, repo: RepoView) -> Finding:
+    """The one finding that names the rules a spent time budget skipped."""
+    shown = ", ".join(cut_short[:20]) + (
+        f" and {len(cut_short) - 20} more" if len(cut_short) > 20 else ""
+    )
+    return Finding(
+        repo.config.source or ".",
+        None,
+        rule.code,
+        f"the time budget of {budget:g} s ran out; {len(cut_short)} rule(s) did not run: {shown}"
+        " (raise `time-budget` in [tool.crisp-lint] or pass --time-budget 0 for no limit)",
+        rule.phase,
+        rule.severity,
     )
 
 

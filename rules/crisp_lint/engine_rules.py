@@ -14,6 +14,7 @@ from crisp_lint.repo import MALFORMED, UNREADABLE, RepoView
 
 INTERNAL_ERROR = "GEN003"
 IGNORE_WITHOUT_REASON = "GEN004"
+OUT_OF_TIME = "GEN005"
 COLLECTORS = (UNREADABLE, MALFORMED, INTERNAL_ERROR)
 
 
@@ -89,3 +90,24 @@ def ignore_without_reason(repo: RepoView) -> Iterator[Problem]:
                 repo.config.line_of(f'"{ignore.selector}"')
                 or repo.config.line_of(f"'{ignore.selector}'"),
             )
+
+
+@rule(
+    OUT_OF_TIME,
+    Phase.GENERAL,
+    "The time budget ran out before every rule ran",
+    rationale=(
+        "crisp-lint runs on every commit and must never hold pre-commit for long: after "
+        "`time-budget` seconds (10 by default) the rules not yet run are skipped, and this "
+        "finding names them so that a cut-short run is never mistaken for a complete one."
+    ),
+    fix=(
+        "Find what is slow (`crisp-lint --select CODE`, often a huge file or folder that "
+        "belongs in DVC), or raise `time-budget` in [tool.crisp-lint]; CI can pass "
+        "`--time-budget 0` for no limit."
+    ),
+    severity=Severity.WARNING,
+)
+def out_of_time(repo: RepoView) -> Iterator[Problem]:
+    """The engine itself reports a spent budget (crisp_lint.engine); nothing to collect."""
+    return iter(())

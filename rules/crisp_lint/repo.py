@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from crisp_lint.bounded import LoadError, check_depth, describe, load_yaml, read_bytes
 from crisp_lint.config import Config
 from crisp_lint.model import Phase, Problem, split_lines
 
@@ -33,6 +34,7 @@ MALFORMED = "GEN002"
 MAX_TEXT_BYTES = 5 * 1024 * 1024
 PLACEHOLDER = "TODO(crisp)"
 GIT_TIMEOUT_SECONDS = 20
+MAX_PATHSPECS = 1000  # DVC outputs excluded from git's walk through its command line
 # Never listed: git's own store, DVC's cache and scratch space.
 ALWAYS_SKIPPED = (".git", ".dvc/cache", ".dvc/tmp")
 
@@ -132,23 +134,55 @@ class RepoView:
     @cached_property
     def _git_files(self) -> tuple[list[str], frozenset[str]] | None:
         """(every file git lists, the subset it tracks); None outside a work tree."""
-        # -t tags each path: "H " cached (tracked), "? " other (untracked, not ignored).
-        out = self.git("ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard")
-        if out is None:
+        # git blocks on an ignore file that is a FIFO or device until its timeout: refuse
+        # the usual ones up front (then the walk lists the files, and GEN001 says why).
+        for rel in (".gitignore", ".git/info/exclude"):
+            special = self._special_file(rel)
+            if special is not None:
+                self.record(
+                    UNREADABLE,
+                    rel,
+                    f"is {special}: git cannot list the files, so checks of what git tracks"
+                    " are skipped",
+                )
+                return None
+        cached = self.git("ls-files", "-z", "--cached")
+        if cached is None:
             return None
-        files: list[str] = []
-        tracked: set[str] = set()
-        seen: set[str] = set()
-        for entry in out.split("\0"):
-            if len(entry) < 3:
-                continue
-            tag, path = entry[0], entry[2:]
-            if tag != "?":
-                tracked.add(path)
-            if path not in seen:
-                seen.add(path)
-                files.append(path)
+        # Untracked files, without walking into declared DVC outputs: 100,000 raw files
+        # copied in before the first `dvc repro` (no .gitignore from DVC yet) would
+        # otherwise double the run. git prunes `:(exclude)` pathspecs in its own walk.
+        others = self.git(
+            "ls-files", "-z", "--others", "--exclude-standard", "--", ".", *self._excluded_outs()
+        )
+        if others is None:
+            return None
+        tracked = [path for path in cached.split("\0") if path]
+        files = list(dict.fromkeys(tracked))  # one entry per path (merge conflicts repeat it)
+        seen = set(files)
+        files.extend(path for path in others.split("\0") if path and path not in seen)
         return files, frozenset(tracked)
+
+    def _excluded_outs(self) -> list[str]:
+        """``:(exclude)`` pathspecs for the stage outputs of dvc.yaml (parsed, bounded)."""
+        outs = sorted(
+            {
+                out
+                for out in _stage_outputs(self.dvc_yaml() or {}, "")
+                if out and out != ".." and not out.startswith("../") and "\0" not in out
+            }
+        )
+        if len(outs) > MAX_PATHSPECS:  # a command line has limits; filtering still follows
+            return []
+        return [f":(exclude,literal){out}" for out in outs]
+
+    def _special_file(self, rel: str) -> str | None:
+        """What ``rel`` is when it exists and is neither a regular file nor a folder."""
+        try:
+            mode = os.stat(self.root / rel).st_mode
+        except OSError:
+            return None
+        return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else describe(mode)
 
     @cached_property
     def _listing(self) -> tuple[list[str], frozenset[str]]:
@@ -252,7 +286,7 @@ class RepoView:
             self.record(UNREADABLE, rel, "is a folder where a file is expected")
             return None
         if not stat.S_ISREG(info.st_mode):
-            self.record(UNREADABLE, rel, "is not a regular file")
+            self.record(UNREADABLE, rel, f"is {describe(info.st_mode)}, not a regular file")
             return None
         if info.st_size > MAX_TEXT_BYTES:
             size = info.st_size / 1024 / 1024
@@ -262,7 +296,7 @@ class RepoView:
             )
             return None
         try:
-            data = path.read_bytes()
+            data = read_bytes(path, MAX_TEXT_BYTES)  # never blocks: a FIFO swapped in is refused
         except OSError as error:
             self.record(UNREADABLE, rel, f"cannot read: {error.strerror or error}")
             return None
@@ -276,6 +310,37 @@ class RepoView:
             self.record(UNREADABLE, rel, "is not UTF-8 text; save it as UTF-8", line)
             return None
         return text.removeprefix("\ufeff")
+
+    def text_if_text(self, rel: str, max_bytes: int) -> str | None:
+        """``rel`` as text when it is a regular text file of at most ``max_bytes``; None for
+        anything else (binary, larger, a link, a folder, unreadable), recording nothing.
+
+        For the rules that scan every tracked file whatever it holds (secrets): a picture or
+        a large file is not an input problem for them. Text that is not UTF-8 is decoded
+        with replacement characters, so what it says can still be scanned.
+        """
+        cached = self._text.get(rel, _MISSING)
+        if cached is not _MISSING:
+            return cached if cached is None or len(cached) <= max_bytes else None  # type: ignore[return-value]
+        path = self._path(rel)
+        if path is None:
+            return None
+        try:
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+                return None
+            with open(path, "rb") as handle:
+                data = handle.read(max_bytes + 1)
+        except OSError:
+            return None
+        if len(data) > max_bytes or b"\0" in data[:8192]:
+            return None
+        try:
+            text = data.decode("utf-8").removeprefix("\ufeff")
+        except UnicodeDecodeError:
+            return data.decode("utf-8", "replace")
+        self._text[rel] = text  # what text() would answer: read once for every rule
+        return text
 
     def lines(self, rel: str) -> list[str] | None:
         text = self.text(rel)
@@ -347,7 +412,21 @@ class RepoView:
                 timeout=GIT_TIMEOUT_SECONDS,
                 check=False,
             )
-        except (OSError, subprocess.TimeoutExpired):
+        except subprocess.TimeoutExpired:
+            self.record(
+                UNREADABLE,
+                ".git",
+                f"`git {args[0]}` did not answer within {GIT_TIMEOUT_SECONDS} s (an ignore file"
+                " that is a FIFO or device?); checks of what git tracks are skipped",
+            )
+            return None
+        except OSError as error:
+            self.record(
+                UNREADABLE,
+                ".git",
+                f"cannot run git ({error.strerror or error}); checks of what git tracks are"
+                " skipped",
+            )
             return None
         if done.returncode != 0:
             # A repository git refuses (corrupt index, "dubious ownership" in a container)
@@ -371,7 +450,9 @@ class _ParseError(Exception):
 
 def _load_yaml(text: str) -> Any:
     try:
-        return yaml.load(text, Loader=_YamlLoader)
+        return load_yaml(text, _YamlLoader)
+    except LoadError as error:  # a YAML bomb, a recursive alias, too deep
+        raise _ParseError(str(error), error.line) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -388,7 +469,11 @@ _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 
 def _load_toml(text: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
+        check_depth(data, "TOML document")
+        return data
+    except LoadError as error:
+        raise _ParseError(str(error), None) from None
     except (tomllib.TOMLDecodeError, RecursionError) as error:
         match = _TOML_LINE.search(str(error))
         raise _ParseError(str(error), int(match.group(1)) if match else None) from None
@@ -396,7 +481,11 @@ def _load_toml(text: str) -> dict[str, Any]:
 
 def _load_json(text: str) -> Any:
     try:
-        return json.loads(text)
+        data = json.loads(text)
+        check_depth(data, "JSON document")
+        return data
+    except LoadError as error:
+        raise _ParseError(str(error), None) from None
     except json.JSONDecodeError as error:
         raise _ParseError(error.msg, error.lineno) from None
     except RecursionError:

@@ -236,3 +236,70 @@ def template_up_to_date(repo: RepoView) -> Iterator[Problem]:
             f"generated from template {current}; {latest} is available from {source}",
             line_of_key(repo, ANSWERS_FILE, "_commit"),
         )
+
+
+@rule(
+    "GEN025",
+    PHASE,
+    "Pipeline stages depend on each other in a cycle",
+    rationale=f"{cite('3.5')}. DVC runs stages in the order their outputs feed other stages;"
+    " when a stage's output is, through other stages, one of its own dependencies, `dvc repro`"
+    " refuses the whole pipeline and no lifecycle step can be reproduced.",
+    fix="make the data flow one way: a stage must not depend on its own output, directly or"
+    " through other stages (write the result to a new path instead)",
+)
+def no_stage_cycles(repo: RepoView) -> Iterator[Problem]:
+    found = stages(repo)
+    owners: dict[str, set[str]] = {}
+    readers: dict[str, set[str]] = {}
+    for stage in found.values():
+        for out in stage.writes:
+            owners.setdefault(out.rstrip("/"), set()).add(stage.name)
+        for dep in stage.deps:
+            readers.setdefault(dep.rstrip("/"), set()).add(stage.name)
+    feeds: dict[str, set[str]] = {name: set() for name in found}  # stage -> stages it feeds
+    for stage in found.values():
+        for dep in stage.deps:  # an output at the dependency or a folder above it
+            for prefix in _prefixes(dep.rstrip("/")):
+                for owner in owners.get(prefix, ()):
+                    feeds[owner].add(stage.name)
+        for out in stage.writes:  # a dependency on a folder above the output
+            for prefix in _prefixes(out.rstrip("/")):
+                feeds[stage.name].update(readers.get(prefix, ()))
+    cycle = _find_cycle(feeds)
+    if cycle:
+        yield Problem(
+            "dvc.yaml",
+            f"stage cycle: {' -> '.join(cycle)} (each one's output is the next one's dependency)",
+            line_of_key(repo, "dvc.yaml", "stages", cycle[0]),
+        )
+
+
+def _prefixes(path: str) -> Iterator[str]:
+    """``a/b/c``, ``a/b``, ``a``."""
+    while path:
+        yield path
+        path = path.rpartition("/")[0]
+
+
+def _find_cycle(feeds: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of the graph (its stages, the first repeated at the end), iteratively."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in sorted(feeds):
+        if start in state:
+            continue
+        path = [start]
+        state[start] = 1
+        pending = [iter(sorted(feeds[start]))]
+        while pending:
+            following = next(pending[-1], None)
+            if following is None:
+                state[path.pop()] = 2
+                pending.pop()
+            elif state.get(following) == 1:
+                return [*path[path.index(following) :], following]
+            elif following not in state:
+                state[following] = 1
+                path.append(following)
+                pending.append(iter(sorted(feeds[following])))
+    return None
