@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from crisp_lint.credentials import url_credentials
+
 QUESTIONNAIRE_FILES = ("copier.yml", "copier.yaml")
 
 # Copier's own messages: "Validation error for question 'x': ..." and
@@ -127,6 +129,31 @@ def check_answers(answers: Mapping[str, Any], questionnaire: Questionnaire) -> N
         # Copier reads any unknown word as true; "maybe" must not become a yes.
         if kind == "bool" and not _is_yes_or_no(value):
             raise AnswerError(f"{name}: {value!r} is not a yes or no; answer true or false")
+        if name in CREDENTIAL_FREE:
+            check_no_credentials(name, value)
+
+
+# Answers written into committed files, which must never carry a password, and the fix.
+CREDENTIAL_FREE = {
+    "dvc_remote_url": "keep credentials in .dvc/config.local (`dvc remote modify --local`)"
+    " or your cloud credentials",
+    "mlflow_tracking_uri": 'drop the "user:password@" part and set MLFLOW_TRACKING_USERNAME'
+    " and MLFLOW_TRACKING_PASSWORD in the environment instead",
+}
+
+
+def check_no_credentials(name: str, value: Any) -> None:
+    """Refuse a URL answer with ``user:password@`` in it, whatever the password holds.
+
+    The same parser as crisp-lint's and as the validator in copier.yml, so a password with
+    ``/``, ``%`` or ``@`` (AWS secret keys often contain ``/``) is caught here too.
+    """
+    found = next(url_credentials(str(value)), None)
+    if found is not None:
+        raise AnswerError(
+            f"bad answer for {name}: do not put a password in the URL ({found.redacted}):"
+            f" {CREDENTIAL_FREE[name]}"
+        )
 
 
 # Control characters (C0, DEL, C1) and the line separators YAML honours: any of them in an

@@ -15,4 +15,5 @@ from crisp_lint.checks import (  # noqa: F401 - imported for their registrations
     literature_review,
     modelling,
     monitoring,
+    secrets,
 )

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import re
 
+from crisp_lint.credentials import url_credentials
 from crisp_lint.model import split_lines
 
-# scheme://user:password@host; a password that is a variable reference is not a secret.
-URL_WITH_PASSWORD = re.compile(
-    r"\b[a-z][a-z0-9+.-]*://(?P<user>[^/\s:@'\"]+):(?P<password>[^/\s@'\"]+)@", re.IGNORECASE
-)
 SECRET_KEY = re.compile(
     r"(^|[_.-])(token|secret|password|passwd|pwd|api[_-]?key|access[_-]?key"
     r"|secret[_-]?access[_-]?key|account[_-]?key|sas[_-]?token|connection[_-]?string"
@@ -28,9 +25,9 @@ def url_passwords(text: str) -> list[tuple[int, str]]:
     """(line, redacted URL start) for every URL that carries a literal password."""
     found = []
     for number, line in enumerate(split_lines(text), start=1):
-        for match in URL_WITH_PASSWORD.finditer(line):
-            if not is_reference(match["password"]):
-                found.append((number, f"{match['user']}:***@"))
+        for credential in url_credentials(line):
+            if not is_reference(credential.password):
+                found.append((number, credential.redacted))
     return found
 
 

@@ -41,8 +41,6 @@ DATA_EXTENSIONS = frozenset(
 # Small fixtures for tests may live in git; everything else goes through DVC.
 DATA_ALLOWED_UNDER = ("tests/",)
 DVC_CONFIG = ".dvc/config"
-# Where a tracking or remote URL is configured; JSON is left out as it is mostly data.
-CONFIG_SUFFIXES = (".yaml", ".yml", ".toml", ".cfg", ".ini", ".env", ".conf")
 ANSWERS_FILE = ".copier-answers.yml"
 
 
@@ -120,24 +118,6 @@ def no_credentials_in_dvc_config(repo: RepoView) -> Iterator[Problem]:
             )
     for line, redacted in url_passwords(text):
         yield Problem(DVC_CONFIG, f"a URL with a password ({redacted}) is committed", line)
-
-
-@rule(
-    "GEN013",
-    PHASE,
-    "Password in a URL in tracked configuration",
-    rationale=f"{cite('5.1')}. A tracking server or remote URL with `user:password@` leaks"
-    " the password to everyone who can read the repository.",
-    fix="drop the password from the URL and pass it through the environment"
-    " (e.g. MLFLOW_TRACKING_PASSWORD) or a CI secret",
-)
-def no_password_in_urls(repo: RepoView) -> Iterator[Problem]:
-    for rel in _tracked(repo):
-        name = posixpath.basename(rel)
-        if rel == DVC_CONFIG or not (rel.endswith(CONFIG_SUFFIXES) or name.startswith(".env")):
-            continue
-        for line, redacted in url_passwords(repo.text(rel) or ""):
-            yield Problem(rel, f"a URL with a password ({redacted}) is committed", line)
 
 
 @rule(

@@ -1,0 +1,540 @@
+"""Secrets in git: every tracked text file is scanned once, and each finding goes to a rule.
+
+GEN013 passwords in URLs, GEN020 tokens of a known format (clouds, code hosts, SaaS APIs),
+GEN021 private-key blocks, GEN022 secret-named variables set to a literal, GEN023 a
+tracked ``.dvc/config.local``, GEN024 a suppression without a reason.
+
+The detectors are data (``TOKEN_DETECTORS``): a name, the lower-case substrings one of
+which a file must hold before the regex runs (a C-speed ``in`` test per file), the regex
+with a ``secret`` group, and what to call it. A line gets one finding, from the strongest
+detector (private key, then token, then URL, then variable). A secret is never printed:
+findings show its first characters and ``***`` (see ``mask``).
+
+Not secrets: what ``[tool.crisp-lint] secrets-allowlist`` allows (a path glob, or
+``regex:`` and a regex searched in the secret), and a line carrying
+``crisp-lint: ignore[CODE] reason`` (in any comment syntax; on the line, or alone on the
+line above). A suppression without a reason is honoured but is itself a finding (GEN024),
+as an ``ignore`` without a reason is in the configuration (GEN004).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from crisp_lint.checks.general import DVC_CONFIG
+from crisp_lint.credentials import url_credentials
+from crisp_lint.model import Phase, Problem, rule
+from crisp_lint.workflow import cite
+
+if TYPE_CHECKING:
+    from crisp_lint.repo import RepoView
+
+PHASE = Phase.GENERAL
+URL_PASSWORD = "GEN013"
+KNOWN_TOKEN = "GEN020"
+PRIVATE_KEY = "GEN021"
+SECRET_VARIABLE = "GEN022"
+LOCAL_DVC_CONFIG = "GEN023"
+SUPPRESSION_WITHOUT_REASON = "GEN024"
+SCAN_MAX_BYTES = 1024 * 1024  # larger tracked files are GEN010's (500 KB) already
+# When one line matches several detectors, the finding is the first of these.
+PRECEDENCE = (PRIVATE_KEY, KNOWN_TOKEN, URL_PASSWORD, SECRET_VARIABLE)
+# Files whose secrets other rules report: .dvc/config (GEN012), params.yaml (GEN014).
+VARIABLES_REPORTED_ELSEWHERE = frozenset({DVC_CONFIG, "params.yaml"})
+
+
+@dataclass(frozen=True)
+class Detector:
+    name: str
+    needles: tuple[str, ...]  # lower case; the file must contain one of them
+    pattern: re.Pattern[str]  # its ``secret`` group is what is masked and allow-listed
+    what: str  # "a GitHub token"
+
+
+def _detector(name: str, needles: tuple[str, ...], pattern: str, what: str) -> Detector:
+    return Detector(name, needles, re.compile(pattern), what)
+
+
+_B64 = r"[A-Za-z0-9+/]"
+TOKEN_DETECTORS: tuple[Detector, ...] = (
+    _detector(
+        "aws-access-key-id",
+        ("akia", "asia", "abia", "acca"),
+        r"\b(?P<secret>(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})\b",
+        "an AWS access key id",
+    ),
+    _detector(
+        "aws-secret-access-key",
+        ("aws",),
+        r"(?i:aws[\w.-]{0,20}secret[\w.-]{0,20})[\"']?\s*[:=]\s*[\"']?"
+        rf"(?P<secret>{_B64}{{40}})(?!{_B64})",
+        "an AWS secret access key",
+    ),
+    _detector(
+        "gcp-service-account-key",
+        ("private_key_id",),
+        r"\"private_key_id\"\s*:\s*\"(?P<secret>[0-9a-f]{40})\"",
+        "a GCP service-account key",
+    ),
+    _detector(
+        "gcp-api-key",
+        ("aiza",),
+        r"\b(?P<secret>AIza[0-9A-Za-z_-]{35})(?![0-9A-Za-z_-])",
+        "a Google API key",
+    ),
+    _detector(
+        "gcp-oauth-client-secret",
+        ("gocspx-",),
+        r"\b(?P<secret>GOCSPX-[A-Za-z0-9_-]{28})",
+        "a Google OAuth client secret",
+    ),
+    _detector(
+        "azure-storage-key",
+        ("accountkey=", "sharedaccesskey="),
+        rf"(?i:AccountKey|SharedAccessKey)=(?P<secret>{_B64}{{40,}}={{0,2}})",
+        "an Azure storage or service-bus key",
+    ),
+    _detector(
+        "github-token",
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        r"\b(?P<secret>gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b",
+        "a GitHub token",
+    ),
+    _detector(
+        "gitlab-token",
+        ("glpat-", "gldt-", "glrt-", "glptt-"),
+        r"\b(?P<secret>gl(?:pat|dt|rt|ptt)-[A-Za-z0-9_-]{20,})",
+        "a GitLab token",
+    ),
+    _detector(
+        "slack-token",
+        ("xox",),
+        r"\b(?P<secret>xox[baprs]-[0-9]{6,}-[A-Za-z0-9-]{6,})",
+        "a Slack token",
+    ),
+    _detector(
+        "slack-webhook",
+        ("hooks.slack.com/",),
+        r"hooks\.slack\.com/(?:services|workflows)/(?P<secret>T[A-Z0-9]{6,}/[A-Za-z0-9/]{20,})",
+        "a Slack webhook URL",
+    ),
+    _detector(
+        "stripe-key",
+        ("_live_",),
+        r"\b(?P<secret>(?:sk|rk)_live_[A-Za-z0-9]{20,})",
+        "a Stripe live key",
+    ),
+    _detector(
+        "openai-key",
+        ("t3blbkfj", "sk-proj-", "sk-svcacct-", "sk-admin-"),
+        r"\b(?P<secret>sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}"
+        r"|sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,})",
+        "an OpenAI API key",
+    ),
+    _detector(
+        "anthropic-key",
+        ("sk-ant-",),
+        r"\b(?P<secret>sk-ant-[a-z]{3,6}[0-9]{2}-[A-Za-z0-9_-]{80,})",
+        "an Anthropic API key",
+    ),
+    _detector(
+        "huggingface-token",
+        ("hf_",),
+        r"\b(?P<secret>hf_[A-Za-z0-9]{34,40})\b",
+        "a Hugging Face token",
+    ),
+    _detector(
+        "pypi-token",
+        ("pypi-ageichlwas5vcmc",),
+        r"\b(?P<secret>pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})",
+        "a PyPI upload token",
+    ),
+    _detector(
+        "npm-token", ("npm_",), r"\b(?P<secret>npm_[A-Za-z0-9]{36})\b", "an npm access token"
+    ),
+    _detector(
+        "databricks-token",
+        ("dapi",),
+        r"\b(?P<secret>dapi[0-9a-f]{32})(?:-[0-9]+)?\b",
+        "a Databricks access token",
+    ),
+    _detector(
+        "jwt",
+        ("eyj",),
+        r"\b(?P<secret>eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,})",
+        "a JSON web token",
+    ),
+)
+# The header, then key material within a few lines (or "\n" escapes, as in a JSON key file):
+# a PEM marker alone, as a parser's constant, is not a key.
+PRIVATE_KEY_BLOCK = re.compile(
+    r"-----BEGIN (?P<kind>(?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----"
+    rf"(?:[^-]{{0,300}}?)(?P<secret>{_B64}{{40,}})"
+)
+
+# -- secret-named variables -----------------------------------------------------------------
+
+# A file must hold one of these (any case) before its lines are looked at.
+_KEYWORDS = re.compile(r"passw|passphrase|pwd|secret|token|key|credential", re.IGNORECASE)
+# NAME = value, NAME: value, "NAME": "value", NAME="value" (a keyword argument), export NAME=v
+_ASSIGNMENT = re.compile(
+    r"(?P<name>[A-Za-z_][A-Za-z0-9_.-]{0,100})(?P<quote>[\"']?)[ \t]*(?P<op>:=|=|:)(?!=)[ \t]*"
+    r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[^\s\"'`#,;()\[\]{}]+)"
+)
+# The name, in snake case, must end with one of these words.
+_SECRET_NAME = re.compile(
+    r"(?:^|[_.-])(?:password|passwd|passphrase|pwd|secret|token|auth[_-]?token|api[_-]?key"
+    r"|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|account[_-]?key|signing[_-]?key"
+    r"|encryption[_-]?key|client[_-]?secret|credentials?)$"
+)
+# ...but not these: tokenizer vocabulary and pagination cursors.
+_NOT_SECRET_NAME = re.compile(
+    r"(?:^|[_.-])(?:pad|bos|eos|unk|sep|cls|mask|start|end|stop|special|page|next|continuation"
+    r"|cancel|cancellation|sentinel|default|max|min|num|n)[_.-]token$"
+)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_PYTHON_LIKE = frozenset(
+    {".py", ".pyi", ".js", ".ts", ".jsx", ".tsx", ".java", ".kt", ".go", ".rs", ".rb", ".r",
+     ".scala", ".c", ".h", ".cpp", ".cs", ".swift", ".php", ".jl", ".ipynb"}
+)  # fmt: skip
+_YAML_LIKE = frozenset({".yaml", ".yml", ".json", ".md", ".markdown"})
+_REFERENCE = re.compile(
+    r"^(?:\$|!|%\(|\{.*\}$|<.*>$|\[.*\]$)|\{\{|\{%|os\.environ|getenv|process\.env|secrets\."
+)
+_PLACEHOLDER_WORDS = re.compile(
+    r"example|sample|dummy|fake|placeholder|changeme|change[_-]me|redacted|your[_-]?|xxxx"
+    r"|\*\*\*|\.\.\.|…|todo|fixme|replace[_-]?me|insert[_-]|<|>",
+    re.IGNORECASE,
+)
+_NOT_A_VALUE = frozenset(
+    {"none", "null", "nil", "true", "false", "yes", "no", "password", "passwd", "secret",
+     "token", "required", "optional", "string", "str", "bytes", "env", "undefined", "n/a",
+     "empty", "hidden", "masked", "unset", "off", "on"}
+)  # fmt: skip
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+_PATH = re.compile(r"^(?:~|\.{1,2})?/|^[\w.-]+(?:/[\w.-]+)+\.\w{1,5}$|://")
+_FENCE = re.compile(r"^\s*(?:```|~~~)")
+_EXPRESSION = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")  # settings.token
+
+# -- suppressions -----------------------------------------------------------------------
+
+_SUPPRESSION = re.compile(r"crisp-lint:[ \t]*ignore\[(?P<codes>[^\]\n]*)\](?P<reason>[^\n]*)")
+_REASON_END = re.compile(r"\s*(?:-->|\*/|\"\"\"|''')\s*$")
+
+
+def mask(secret: str) -> str:
+    """The first characters of ``secret`` (four at most, fewer for a short one) and ``***``."""
+    return secret[: min(4, len(secret) // 4)] + "***"
+
+
+def is_placeholder(value: str) -> bool:
+    """A reference (``${VAR}``, ``{{ secrets.X }}``, ``<token>``) or a stand-in value
+    (``changeme``, ``xxxx``, ``your-token``, ``example``), not a secret."""
+    value = value.strip()
+    lowered = value.lower()
+    return (
+        len(value) < 4
+        or lowered in _NOT_A_VALUE
+        or len(set(value)) <= 2
+        or bool(_REFERENCE.search(value))
+        or bool(_PLACEHOLDER_WORDS.search(value))
+    )
+
+
+@dataclass(frozen=True)
+class Hit:
+    code: str
+    line: int
+    secret: str  # never printed: for the allowlist only
+    message: str
+
+
+@dataclass(frozen=True)
+class Suppression:
+    line: int
+    codes: frozenset[str]
+    reason: str
+    alone: bool  # the comment is all the line holds: it covers the next line too
+
+
+@dataclass
+class Scan:
+    hits: dict[str, list[Problem]]
+    reasonless: list[Problem]
+
+
+_SCANS: weakref.WeakKeyDictionary[RepoView, Scan] = weakref.WeakKeyDictionary()
+
+
+def scan(repo: RepoView) -> Scan:
+    """Scan the repository's files once, for every secret rule."""
+    done = _SCANS.get(repo)
+    if done is None:
+        done = _SCANS[repo] = _scan(repo)
+    return done
+
+
+def _scanned_files(repo: RepoView) -> Iterator[str]:
+    """Every file git tracks; outside a work tree, every file listed."""
+    if not repo.git_listed:
+        yield from repo.files()
+        return
+    yield from (rel for rel in repo.files() if repo.is_tracked_by_git(rel))
+
+
+def _scan(repo: RepoView) -> Scan:
+    allowed_paths, allowed_values = _allowlist(repo)
+    hits: dict[str, list[Problem]] = {code: [] for code in PRECEDENCE}
+    reasonless: list[Problem] = []
+    for rel in _scanned_files(repo):
+        if allowed_paths and any(pattern.fullmatch(rel) for pattern in allowed_paths):
+            continue
+        text = repo.text_if_text(rel, SCAN_MAX_BYTES)
+        if not text:
+            continue
+        suppressions = _suppressions(text) if "crisp-lint:" in text else {}
+        for suppression in suppressions.values():
+            if not suppression.reason:
+                codes = ",".join(sorted(suppression.codes))
+                reasonless.append(
+                    Problem(rel, f"`crisp-lint: ignore[{codes}]` gives no reason", suppression.line)
+                )
+        for hit in _strongest_per_line(scan_text(rel, text)):
+            if allowed_values and any(pattern.search(hit.secret) for pattern in allowed_values):
+                continue
+            if _suppressed(hit, suppressions):
+                continue
+            hits[hit.code].append(Problem(rel, hit.message, hit.line))
+    return Scan(hits, reasonless)
+
+
+def _allowlist(repo: RepoView) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
+    from crisp_lint.repo import _glob
+
+    entries = getattr(repo.config, "secrets_allowlist", ())
+    values = [re.compile(e.removeprefix("regex:")) for e in entries if e.startswith("regex:")]
+    paths = [_glob(e) for e in entries if not e.startswith("regex:")]
+    return paths, values
+
+
+def scan_text(rel: str, text: str) -> list[Hit]:
+    """Every secret in one file's text (before allowlist and suppressions)."""
+    lower = text.lower()
+    found: list[tuple[str, int, str, str]] = []  # code, offset, secret, message
+    if "private key" in lower:
+        for match in PRIVATE_KEY_BLOCK.finditer(text):
+            header = f"-----BEGIN {match['kind']}PRIVATE KEY-----"
+            found.append(
+                (
+                    PRIVATE_KEY,
+                    match.start(),
+                    match["secret"],
+                    f"a private key ({header}) is committed",
+                )
+            )
+    for detector in TOKEN_DETECTORS:
+        if not any(needle in lower for needle in detector.needles):
+            continue
+        for match in detector.pattern.finditer(text):
+            secret = match["secret"]
+            if not _PLACEHOLDER_WORDS.search(secret):
+                message = f"{detector.what} ({mask(secret)}) is committed"
+                found.append((KNOWN_TOKEN, match.start(), secret, message))
+    if rel != DVC_CONFIG:  # GEN012 reports the URLs of .dvc/config
+        for credential in url_credentials(text):
+            if not is_placeholder(credential.password):
+                message = f"a URL with a password ({credential.redacted}) is committed"
+                found.append((URL_PASSWORD, credential.start, credential.password, message))
+    hits = [Hit(code, _line_of(text, offset), secret, msg) for code, offset, secret, msg in found]
+    if rel not in VARIABLES_REPORTED_ELSEWHERE and _KEYWORDS.search(text):
+        hits.extend(_secret_variables(rel, text))
+    return hits
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _secret_variables(rel: str, text: str) -> Iterator[Hit]:
+    extension = posixpath.splitext(rel)[1].lower()
+    code_file = extension in _PYTHON_LIKE
+    markdown = extension in (".md", ".markdown")
+    in_fence = False
+    for number, line in enumerate(text.split("\n"), start=1):
+        if markdown and _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if not _KEYWORDS.search(line):
+            continue
+        prose = markdown and not in_fence
+        for match in _ASSIGNMENT.finditer(line):
+            hit = _assignment(
+                match,
+                line,
+                code_file=code_file,
+                prose=prose,
+                yaml_like=(extension in _YAML_LIKE or (markdown and in_fence)),
+            )
+            if hit is not None:
+                name, value = hit
+                message = f"`{name}` is set to a literal secret ({mask(value)})"
+                yield Hit(SECRET_VARIABLE, number, value, message)
+
+
+def _assignment(
+    match: re.Match[str], line: str, *, code_file: bool, prose: bool, yaml_like: bool
+) -> tuple[str, str] | None:
+    """(name, value) when ``match`` sets a secret-named variable to a literal."""
+    name, value, op = match["name"], match["value"], match["op"]
+    snake = _CAMEL.sub("_", name).lower()
+    if not _SECRET_NAME.search(snake) or _NOT_SECRET_NAME.search(snake):
+        return None
+    # NAME: value is YAML's (JSON's, a fenced block's); elsewhere it is a type annotation or
+    # prose, unless the name is quoted (a dict literal).
+    if op == ":" and not (match["quote"] or (yaml_like and not prose)):
+        return None
+    quoted = value[:1] in ("'", '"')
+    if quoted:
+        value = value[1:-1]
+    else:
+        if code_file:
+            return None  # in code an unquoted value is an expression, not a literal
+        if prose and line[match.end("quote") : match.start("value")] != "=":
+            return None  # in prose only NAME=value (an environment variable) is a setting
+        following = line[match.end("value") : match.end("value") + 1]
+        if following in ("(", "[") or _EXPRESSION.match(value):
+            return None
+    if " " in value or _ENV_NAME.match(value) or _PATH.search(value) or is_placeholder(value):
+        return None
+    return name, value
+
+
+def _suppressions(text: str) -> dict[int, Suppression]:
+    found: dict[int, Suppression] = {}
+    for match in _SUPPRESSION.finditer(text):
+        number = _line_of(text, match.start())
+        codes = frozenset(c for c in re.split(r"[\s,]+", match["codes"].upper()) if c)
+        reason = _REASON_END.sub("", match["reason"]).strip(" \t:-\u2013\u2014")
+        start = text.rfind("\n", 0, match.start()) + 1
+        before = text[start : match.start()].strip()
+        alone = before in ("", "#", "//", "<!--", "/*", "--", ";", "%")
+        found[number] = Suppression(number, codes, reason, alone)
+    return found
+
+
+def _suppressed(hit: Hit, suppressions: dict[int, Suppression]) -> bool:
+    same = suppressions.get(hit.line)
+    if same is not None and hit.code in same.codes:
+        return True
+    above = suppressions.get(hit.line - 1)
+    return above is not None and above.alone and hit.code in above.codes
+
+
+def _strongest_per_line(hits: list[Hit]) -> list[Hit]:
+    best: dict[int, Hit] = {}
+    for hit in hits:
+        current = best.get(hit.line)
+        if current is None or PRECEDENCE.index(hit.code) < PRECEDENCE.index(current.code):
+            best[hit.line] = hit
+    return sorted(best.values(), key=lambda hit: hit.line)
+
+
+# -- the rules --------------------------------------------------------------------------
+
+_ROTATE = "rotate it first (it is in the history for good), then"
+_SUPPRESS = (
+    "; for a value that is not a secret add `crisp-lint: ignore[{code}] <reason>` on its line"
+    " or a `secrets-allowlist` entry"
+)
+
+
+@rule(
+    URL_PASSWORD,
+    PHASE,
+    "Password in a URL in a tracked file",
+    rationale=f"{cite('5.1')}. A tracking server, remote or database URL with `user:password@`"
+    " (whatever the password holds: `/`, `%` and `@` too) leaks the password to everyone who"
+    " can read the repository.",
+    fix=f"{_ROTATE} drop the password from the URL and pass it through the environment"
+    " (e.g. MLFLOW_TRACKING_PASSWORD) or a CI secret" + _SUPPRESS.format(code=URL_PASSWORD),
+)
+def no_password_in_urls(repo: RepoView) -> Iterator[Problem]:
+    yield from scan(repo).hits[URL_PASSWORD]
+
+
+@rule(
+    KNOWN_TOKEN,
+    PHASE,
+    "Token of a cloud, code host or API provider in a tracked file",
+    rationale=f"{cite('3.5', '5.1')}. An access key or token in git (AWS, GCP, Azure, GitHub,"
+    " GitLab, Slack, Stripe, OpenAI, Anthropic, Hugging Face, PyPI, npm, Databricks, JWTs)"
+    " gives everyone who can read the repository, or any clone of it, that account.",
+    fix=f"{_ROTATE} read it from the environment or a CI secret"
+    " (`${{{{ secrets.NAME }}}}`) and delete it from the file" + _SUPPRESS.format(code=KNOWN_TOKEN),
+)
+def no_known_tokens(repo: RepoView) -> Iterator[Problem]:
+    yield from scan(repo).hits[KNOWN_TOKEN]
+
+
+@rule(
+    PRIVATE_KEY,
+    PHASE,
+    "Private key in a tracked file",
+    rationale=f"{cite('3.5', '5.1')}. A private key (SSH, TLS, PGP, a cloud service-account"
+    " key) in any tracked file is a credential shared with every reader of the repository.",
+    fix=f"{_ROTATE} keep the key in a secret store or a git-ignored file and delete it from"
+    " git" + _SUPPRESS.format(code=PRIVATE_KEY),
+)
+def no_private_keys(repo: RepoView) -> Iterator[Problem]:
+    yield from scan(repo).hits[PRIVATE_KEY]
+
+
+@rule(
+    SECRET_VARIABLE,
+    PHASE,
+    "Secret-named variable set to a literal value",
+    rationale=f"{cite('3.5', '5.1')}. `PASSWORD=`, `API_KEY=`, `MLFLOW_TRACKING_PASSWORD=`,"
+    " `aws_secret_access_key:` and the like, set to a literal in any tracked file (.env,"
+    " YAML, TOML, Python, shell, a README's code), publish the secret; a reference"
+    " (`$VAR`, `${{ secrets.X }}`, `os.environ[...]`) or a placeholder does not.",
+    fix=f"{_ROTATE} set the variable from the environment or a CI secret and keep the"
+    " value out of git (a git-ignored .env)" + _SUPPRESS.format(code=SECRET_VARIABLE),
+)
+def no_secret_variables(repo: RepoView) -> Iterator[Problem]:
+    yield from scan(repo).hits[SECRET_VARIABLE]
+
+
+@rule(
+    LOCAL_DVC_CONFIG,
+    PHASE,
+    ".dvc/config.local is tracked by git",
+    rationale=f"{cite('3.5')}. `.dvc/config.local` holds the DVC remote's credentials and is"
+    " git-ignored by DVC; force-added, it publishes them.",
+    fix=f"{_ROTATE} `git rm --cached .dvc/config.local` (the file stays on disk) and commit",
+)
+def local_dvc_config_untracked(repo: RepoView) -> Iterator[Problem]:
+    if not repo.git_listed:
+        return
+    for rel in repo.files():
+        if (rel == ".dvc/config.local" or rel.endswith("/.dvc/config.local")) and (
+            repo.is_tracked_by_git(rel)
+        ):
+            yield Problem(rel, "the file with the DVC remote's credentials is tracked by git")
+
+
+@rule(
+    SUPPRESSION_WITHOUT_REASON,
+    PHASE,
+    "A secret finding is suppressed without a reason",
+    rationale=f"{cite('5.1')}. A suppressed secret finding is a decision someone took; without"
+    " the reason on the line, the next reviewer cannot tell a test fixture from a leak.",
+    fix="write the reason after the codes: `# crisp-lint: ignore[GEN020] fake token for the"
+    " parser tests`",
+)
+def suppressions_have_reasons(repo: RepoView) -> Iterator[Problem]:
+    yield from scan(repo).reasonless
