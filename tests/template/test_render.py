@@ -338,6 +338,8 @@ def test_files_follow_the_answers(case: tuple[dict[str, Any], Path]) -> None:
         "direction": recorded["metric_direction"],
         "target": recorded["metric_target"],
         "minimum": recorded["metric_minimum"],
+        # New projects gate on the pessimistic end of the confidence interval.
+        "decide_on": "lower_bound",
     }
 
     strategy = (project / "phases/07-deployment/deployment-strategy.md").read_text()

@@ -17,6 +17,11 @@ PARAMS_FILE = "params.yaml"
 SUCCESS_CRITERIA_FILE = "phases/01-business-understanding/success-criteria.yaml"
 
 DIRECTIONS = ("maximize", "minimize")
+# What the deploy gate compares with the minimum and the target: the test split's point
+# estimate, or the pessimistic end of its bootstrap confidence interval ("lower_bound": the
+# interval's lower bound for a metric to maximize, its upper bound for one to minimize).
+LOWER_BOUND, POINT = "lower_bound", "point"
+DECIDE_ON = (LOWER_BOUND, POINT)
 # The metrics metrics.compute_metric knows, with the direction in which each one improves.
 METRIC_DIRECTIONS = {
     "accuracy": "maximize",
@@ -92,6 +97,18 @@ class SuccessCriteria:
     direction: str
     target: float
     minimum: float
+    # A file without `decide_on` predates it: keep deciding on the point estimate, so a
+    # `copier update` does not silently change a project's gate.
+    decide_on: str = POINT
+
+    @property
+    def pessimistic_bound(self) -> str:
+        """The end of an interval where this metric is worse: "lower" or "upper" bound."""
+        return "lower bound" if self.direction == "maximize" else "upper bound"
+
+    def pessimistic(self, low: float, high: float) -> float:
+        """The worse end of the interval [``low``, ``high``] for this metric."""
+        return low if self.direction == "maximize" else high
 
     def is_better(self, a: float, b: float) -> bool:
         """Whether value ``a`` is strictly better than value ``b`` for this metric."""
@@ -136,7 +153,13 @@ def load_success_criteria(path: str | Path = SUCCESS_CRITERIA_FILE) -> SuccessCr
         )
     target = _number(raw, "target", path)
     minimum = _number(raw, "minimum", path)
-    criteria = SuccessCriteria(metric, direction, target, minimum)
+    decide_on = raw.get("decide_on", POINT)
+    if decide_on not in DECIDE_ON:
+        raise ConfigError(
+            f"{path}: `decide_on` must be lower_bound (the pessimistic end of the confidence "
+            f"interval) or point (the point estimate); got {decide_on!r}"
+        )
+    criteria = SuccessCriteria(metric, direction, target, minimum, decide_on)
     if criteria.is_better(minimum, target):
         raise ConfigError(
             f"{path}: the minimum ({minimum}) is better than the target ({target}) for a metric "

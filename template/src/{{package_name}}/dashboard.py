@@ -3,7 +3,9 @@
 The monitor stage renders it from its own reports; inline CSS and SVG only, no scripts, fonts
 or links to fetch, so it opens from disk, from a CI artifact or from an e-mail attachment.
 It tracks the phase-1 success criteria: the metric now against target and minimum, the
-evaluation gate's decision, per-feature drift and whether the model must be retrained.
+evaluation gate's decision and confidence interval, per-feature drift and whether the model
+must be retrained. The page holds no date or other run-dependent text: the same reports
+render the same bytes.
 
 ``python -m <package>.dashboard`` prints where the page is; ``--open`` opens it in a browser.
 """
@@ -84,15 +86,30 @@ def _scale(lo: float, hi: float, width: float) -> Any:
     return lambda value: max(0.0, min(width, (value - lo) / span * width))
 
 
-def metric_gauge(quality: dict[str, Any], evaluated: float | None) -> str:
+def _interval_ends(gate: dict[str, Any] | None) -> tuple[float, float] | None:
+    """The gate's confidence interval as (low, high); None without one (or if undefined)."""
+    interval = (gate or {}).get("interval")
+    if not isinstance(interval, dict):
+        return None
+    low, high = _number_or_none(interval.get("low")), _number_or_none(interval.get("high"))
+    return None if low is None or high is None else (low, high)
+
+
+def metric_gauge(
+    quality: dict[str, Any],
+    evaluated: float | None,
+    interval: tuple[float, float] | None = None,
+) -> str:
     """A horizontal band: red short of the minimum, amber short of the target, green beyond.
 
-    The axis spans the thresholds and values with some room, so close thresholds stay apart.
+    The axis spans the thresholds and values with some room, so close thresholds stay apart;
+    the evaluation's confidence interval, if any, is a bar through its marker.
     """
     minimum, target = quality["minimum"], quality["target"]
     value, evaluated = _number_or_none(quality.get("value")), _number_or_none(evaluated)
     maximize = quality["direction"] == "maximize"
-    points = [p for p in (minimum, target, value, evaluated) if p is not None]
+    ends = interval or ()
+    points = [p for p in (minimum, target, value, evaluated, *ends) if p is not None]
     pad = (max(points) - min(points)) * 0.5 or abs(max(points)) * 0.1 or 1.0
     lo, hi = min(points) - pad, max(points) + pad
     if quality["metric"] in UNIT_INTERVAL_METRICS:
@@ -117,6 +134,13 @@ def metric_gauge(quality: dict[str, Any], evaluated: float | None) -> str:
             f'<line x1="{x(mark):.1f}" y1="16" x2="{x(mark):.1f}" y2="48" stroke="#1d2330" '
             f'stroke-dasharray="3 2"/><text x="{x(mark) + dx:.1f}" y="62" '
             f'text-anchor="{anchor}">{label} {fmt(mark)}</text>'
+        )
+    if interval is not None:
+        low, high = interval
+        parts.append(
+            f'<line x1="{x(low):.1f}" y1="32" x2="{x(high):.1f}" y2="32" stroke="#1d2330" '
+            f'stroke-width="3"><title>confidence interval at evaluation: {fmt(low)} to '
+            f"{fmt(high)}</title></line>"
         )
     if evaluated is not None:
         parts.append(
@@ -167,13 +191,14 @@ def drift_bars(features: dict[str, dict[str, Any]], threshold: float) -> str:
 def _quality_section(quality: dict[str, Any], gate: dict[str, Any] | None) -> str:
     text, tone = ALERT_TEXT.get(quality["alert"], (quality["alert"], "warn"))
     evaluated = gate.get("value") if gate else None
+    interval = _interval_ends(gate)
     better = "higher" if quality["direction"] == "maximize" else "lower"
     return f"""
 <section>
   <h2>Success criterion: {escape(quality["metric"])}</h2>
   <div class="big">{fmt(quality.get("value"))}</div>
   <p><span class="badge {tone}">{escape(text)}</span></p>
-  {metric_gauge(quality, evaluated)}
+  {metric_gauge(quality, evaluated, interval)}
   <table>
     <tr><th>Target</th><td class="num">{fmt(quality["target"])}</td></tr>
     <tr><th>Minimum acceptable</th><td class="num">{fmt(quality["minimum"])}</td></tr>
@@ -185,7 +210,32 @@ def _quality_section(quality: dict[str, Any], gate: dict[str, Any] | None) -> st
 </section>"""
 
 
-def _gate_section(gate: dict[str, Any] | None) -> str:
+def _decided_on(gate: dict[str, Any], direction: str) -> str:
+    """``"lower bound 0.91"``: what the gate held against the minimum, named for the metric's
+    direction (the pessimistic end of the interval is the upper bound for an error)."""
+    if gate.get("decide_on") != "lower_bound":
+        return f"point estimate {fmt(gate.get('value'))}"
+    bound = "lower bound" if direction == "maximize" else "upper bound"
+    return f"{bound} {fmt(gate.get('compared_value'))}"
+
+
+def _interval_rows(gate: dict[str, Any], direction: str) -> str:
+    """Table rows on the gate's confidence interval; none for a gate file without one."""
+    interval = gate.get("interval")
+    if not isinstance(interval, dict):
+        return ""
+    confidence = _number_or_none(interval.get("confidence"))
+    share = f"{confidence:.0%}" if confidence is not None else "?"
+    return (
+        f'<tr><th>{share} confidence interval</th><td class="num">{fmt(interval.get("low"))}'
+        f"–{fmt(interval.get('high'))}</td></tr>"
+        f'<tr><th>Bootstrap resamples used</th><td class="num">'
+        f"{escape(str(interval.get('resamples', 'n/a')))}</td></tr>"
+        f'<tr><th>Decided on</th><td class="num">{_decided_on(gate, direction)}</td></tr>'
+    )
+
+
+def _gate_section(gate: dict[str, Any] | None, direction: str = "maximize") -> str:
     if gate is None:
         body = "<p>No gate decision yet: run <code>dvc repro evaluate</code>.</p>"
     else:
@@ -195,6 +245,7 @@ def _gate_section(gate: dict[str, Any] | None) -> str:
             f'<p><span class="badge {tone}">{escape(str(gate.get("decision")))}</span></p>'
             f"<table><tr><th>{escape(str(gate.get('metric', 'metric')))} at evaluation</th>"
             f'<td class="num">{fmt(gate.get("value"))}</td></tr>'
+            f"{_interval_rows(gate, direction)}"
             f'<tr><th>Baseline</th><td class="num">{fmt(gate.get("baseline"))}</td></tr></table>'
             f"<ul>{reasons}</ul>"
         )
@@ -272,7 +323,7 @@ def render_dashboard(
 </header>
 <main>
 {_quality_section(quality, gate)}
-{_gate_section(gate)}
+{_gate_section(gate, quality["direction"])}
 {_retrain_section(retrain, quality, drift)}
 {_drift_section(drift, report.get("batch", {}))}
 </main>

@@ -1,11 +1,16 @@
 """Let a model through to promotion only when the evaluation gate said "go" (step 6.4).
 
 The evaluate stage writes ``reports/evaluation/gate.json`` from the phase-1 success criteria;
-CI's promotion job runs ``python -m <package>.gate_check`` first and stops on a non-zero exit:
+CI's promotion job runs ``python -m <package>.gate_check [GATE_FILE]`` first and stops on a
+non-zero exit. The exit codes, distinct so a pipeline can tell "the model is not good
+enough" from "the check could not be made":
 
-- 0: the gate said go;
-- 1: the gate said no-go (its reasons are printed);
-- 2: there is no usable gate file (run ``dvc repro evaluate`` first).
+- 0 go: the gate said go; the decision and its reasons are printed;
+- 1 no-go: the gate said no-go; the reasons are printed;
+- 2 invalid input: the gate file is unreadable, not JSON or not the shape the evaluate
+  stage writes, or the command line is wrong (argparse's own exit code); re-run
+  ``dvc repro evaluate`` or fix the command;
+- 3 no gate result: the gate file does not exist; run ``dvc repro evaluate`` first.
 
 Standard library only, so a CI job can run it without installing the project.
 """
@@ -19,11 +24,19 @@ from pathlib import Path
 from typing import Any
 
 GATE_FILE = Path("reports/evaluation/gate.json")
-GO, NO_GO, UNUSABLE = 0, 1, 2
+GO, NO_GO, INVALID, MISSING = 0, 1, 2, 3
 
 
 class GateFileError(Exception):
-    """The gate file is missing or not what the evaluate stage writes."""
+    """The gate file is not what the evaluate stage writes (exit code 2)."""
+
+    exit_code = INVALID
+
+
+class GateFileMissing(GateFileError):
+    """There is no gate file: the evaluate stage has not run (exit code 3)."""
+
+    exit_code = MISSING
 
 
 def read_gate(path: Path) -> dict[str, Any]:
@@ -31,15 +44,25 @@ def read_gate(path: Path) -> dict[str, Any]:
     try:
         gate = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise GateFileError(f"{path}: not found; run `dvc repro evaluate` first") from None
+        raise GateFileMissing(f"{path}: not found; run `dvc repro evaluate` first") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise GateFileError(f"{path}: unreadable ({error}); re-run `dvc repro evaluate`") from None
-    if not isinstance(gate, dict) or gate.get("decision") not in ("go", "no-go"):
-        raise GateFileError(
-            f'{path}: expected an object with "decision": "go" or "no-go"; '
-            "re-run `dvc repro evaluate`"
-        )
+    problem = _shape_problem(gate)
+    if problem:
+        raise GateFileError(f"{path}: {problem}; re-run `dvc repro evaluate`")
     return gate
+
+
+def _shape_problem(gate: Any) -> str | None:
+    """What is wrong with the shape of ``gate``, or None when it is what evaluate writes."""
+    if not isinstance(gate, dict) or gate.get("decision") not in ("go", "no-go"):
+        return 'expected an object with "decision": "go" or "no-go"'
+    if not isinstance(gate.get("reasons", []), list):
+        return '"reasons" must be a list'
+    interval = gate.get("interval")
+    if interval is not None and not isinstance(interval, dict):
+        return '"interval" must be an object with "low", "high", "confidence" and "resamples"'
+    return None
 
 
 def _number(value: Any) -> str:
@@ -49,11 +72,21 @@ def _number(value: Any) -> str:
     return str(value)
 
 
+def _interval(gate: dict[str, Any]) -> str:
+    """``", 95% CI 0.93–0.98"``; empty for a gate file written before intervals."""
+    interval = gate.get("interval")
+    if not interval:
+        return ""
+    confidence = interval.get("confidence")
+    share = f"{confidence:.0%}" if isinstance(confidence, int | float) else "?"
+    return f", {share} CI {_number(interval.get('low'))}–{_number(interval.get('high'))}"
+
+
 def describe(gate: dict[str, Any]) -> str:
     """One paragraph a person reads in the CI log."""
     lines = [
         f"evaluation gate: {gate['decision']}"
-        f" ({gate.get('metric', 'metric')} = {_number(gate.get('value'))},"
+        f" ({gate.get('metric', 'metric')} = {_number(gate.get('value'))}{_interval(gate)},"
         f" minimum {_number(gate.get('minimum'))}, target {_number(gate.get('target'))})"
     ]
     lines += [f"  - {reason}" for reason in gate.get("reasons") or []]
@@ -63,12 +96,12 @@ def describe(gate: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("gate_file", nargs="?", type=Path, default=GATE_FILE)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # bad arguments: argparse exits with 2 (INVALID)
     try:
         gate = read_gate(args.gate_file)
     except GateFileError as error:
         print(f"error: {error}", file=sys.stderr)
-        return UNUSABLE
+        return error.exit_code
     print(describe(gate))
     return GO if gate["decision"] == "go" else NO_GO
 

@@ -11,7 +11,9 @@ seeded sample of the test rows with a controlled covariate shift, and then
   decides whether to retrain: quality short of the minimum, or too many features drifted.
 
 It writes ``reports/monitoring/drift.json`` (DVC metrics), ``retrain.json`` and the
-dashboard (``dashboard.html``). In production, feed :func:`monitor_batch` real batches.
+dashboard (``dashboard.html``): functions of the model, data, gate and seed alone (no dates),
+so an unchanged rerun writes byte-identical files. In production, feed :func:`monitor_batch`
+real batches.
 """
 
 from __future__ import annotations
@@ -304,7 +306,7 @@ def monitor_batch(
     drifted = [item for item in drift if item.drifted]
     report = {
         "batch": {"rows": len(batch)},
-        "quality": {**asdict(criteria), "value": value, "alert": alert},
+        "quality": {**_thresholds(criteria), "value": value, "alert": alert},
         "drift": {
             "threshold": threshold,
             "significance": settings.significance,
@@ -316,6 +318,16 @@ def monitor_batch(
         },
     }
     return report, retrain_decision(criteria, value, drift, settings.max_drifted_share)
+
+
+def _thresholds(criteria: SuccessCriteria) -> dict[str, Any]:
+    """What monitoring holds a batch's value against (``decide_on`` is the gate's alone)."""
+    return {
+        "metric": criteria.metric,
+        "direction": criteria.direction,
+        "target": criteria.target,
+        "minimum": criteria.minimum,
+    }
 
 
 def _without_name(item: FeatureDrift) -> dict[str, Any]:
