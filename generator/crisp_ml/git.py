@@ -11,6 +11,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from crisp_ml.interrupt import run_process
+
 DEFAULT_TIMEOUT_SECONDS = 60.0
 # Commits crisp-ml makes on a branch carry this identity when the repo has none configured.
 BOT_NAME = "crisp-ml"
@@ -50,15 +52,7 @@ def run_git(
     settings = [part for key, value in (config or {}).items() for part in ("-c", f"{key}={value}")]
     command = ["git", "-C", str(repo), *settings, *args]
     try:
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=git_env(),
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        done = run_process(command, timeout=timeout, env=git_env())
     except subprocess.TimeoutExpired:
         raise GitError(f"`git {' '.join(args)}` took over {timeout:g} s in {repo}") from None
     except OSError as error:

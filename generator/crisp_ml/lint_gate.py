@@ -9,6 +9,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from crisp_ml.interrupt import run_process
+
 LINT_TIMEOUT_SECONDS = 120.0
 
 
@@ -44,15 +46,7 @@ def run_crisp_lint(root: Path, timeout: float = LINT_TIMEOUT_SECONDS) -> LintSum
     if command is None:
         return None
     try:
-        done = subprocess.run(
-            [*command, "--output-format", "json"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        done = run_process([*command, "--output-format", "json"], cwd=root, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode not in (0, 1):

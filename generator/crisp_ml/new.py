@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import filecmp
+import os
 import shutil
 import sys
 import tempfile
@@ -40,6 +41,7 @@ from .answers import (
 )
 from .git import GitError, run_git
 from .template_source import default_template
+from .trust import is_trusted_source
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -92,6 +94,13 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     show_default=True,
     help="Run `git init` in the new project when it is not inside a git repository.",
 )
+@click.option(
+    "--trust",
+    is_flag=True,
+    help="Let the template run its _tasks (commands run on this machine after generating) "
+    "even if it is not crisp-ml's own template, as `crisp-ml update --trust` does for "
+    "migrations.",
+)
 @click.option("--quiet", is_flag=True, help="Do not list the files written.")
 def new(
     dest: Path,
@@ -101,6 +110,7 @@ def new(
     data_pairs: tuple[str, ...],
     data_file: Path | None,
     git: bool,
+    trust: bool,
     quiet: bool,
 ) -> None:
     """Generate a new CRISP-ML project in DEST."""
@@ -123,17 +133,23 @@ def new(
             "no terminal to ask the questions on: add --defaults "
             "(and --data/--data-file for the answers that differ)"
         )
+    unsafe = trust or is_trusted_source(source, Path.cwd())
     kept: list[str] = []
-    if not can_ask and is_non_empty_dir(dest):
-        kept = refuse_overwrites(source, dest, answers, vcs_ref, questionnaire)
+    if is_non_empty_dir(dest):
+        # With a terminal Copier asks before each overwrite, but it cannot put a folder
+        # where a file is: that is refused here too, before anything is written.
+        kept = refuse_overwrites(
+            source, dest, answers, vcs_ref, questionnaire, unsafe=unsafe, overwrites=not can_ask
+        )
 
-    was_empty_dir = dest.is_dir() and not is_non_empty_dir(dest)
+    before = listing(dest) if dest.is_dir() else None
     try:
-        copy(source, dest, answers, vcs_ref, defaults=defaults, quiet=quiet)
+        copy(source, dest, answers, vcs_ref, defaults=defaults, quiet=quiet, unsafe=unsafe)
     except BaseException:
-        # Copier removes a folder it created itself; an empty one we were given, we empty.
-        if was_empty_dir:
-            remove_contents(dest)
+        # Copier removes a folder it created itself; in one we were given, we remove what
+        # was not there before (never a file of the user's).
+        if before is not None:
+            remove_written(dest, before)
         raise
     for relative in kept:
         click.echo(
@@ -190,12 +206,30 @@ def is_non_empty_dir(path: Path) -> bool:
     return path.is_dir() and any(path.iterdir())
 
 
-def remove_contents(folder: Path) -> None:
-    for child in folder.iterdir():
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child, ignore_errors=True)
-        else:
-            child.unlink(missing_ok=True)
+def listing(folder: Path) -> set[str]:
+    """Every path under ``folder`` (files, folders, links; links not followed)."""
+    paths = set()
+    for root, dirs, files in os.walk(folder):
+        base = Path(root).relative_to(folder)
+        paths.update((base / name).as_posix() for name in (*dirs, *files))
+    return paths
+
+
+def remove_written(folder: Path, before: set[str]) -> None:
+    """Remove every path under ``folder`` that is not in ``before`` (what a run wrote)."""
+    for root, dirs, files in os.walk(folder):
+        base = Path(root).relative_to(folder)
+        for name in list(dirs):
+            if (base / name).as_posix() not in before:
+                dirs.remove(name)
+                path = Path(root) / name
+                if path.is_symlink():
+                    path.unlink(missing_ok=True)
+                else:
+                    shutil.rmtree(path, ignore_errors=True)
+        for name in files:
+            if (base / name).as_posix() not in before:
+                (Path(root) / name).unlink(missing_ok=True)
 
 
 @contextmanager
@@ -206,6 +240,7 @@ def copier_errors_reported(quiet: bool) -> Iterator[None]:
         CopierError,
         CopierWarning,
         DirtyLocalWarning,
+        UnsafeTemplateError,
     )
     from plumbum import ProcessExecutionError  # how Copier reports a failed git command
 
@@ -219,6 +254,12 @@ def copier_errors_reported(quiet: bool) -> Iterator[None]:
             if (message := explain_copier_error(error)) is not None:
                 fail(message)
             fail(f"generation failed: {error}", EXIT_FAILED)
+        except UnsafeTemplateError as error:
+            refusal = (str(error).strip().splitlines() or ["uses unsafe features"])[0]
+            fail(
+                f"{refusal} (they run commands on this machine, so Copier refuses them): "
+                "re-run crisp-ml new with --trust if you trust this template"
+            )
         except CopierError as error:
             fail(str(error).strip() or type(error).__name__, EXIT_USAGE)
         except ProcessExecutionError as error:
@@ -243,6 +284,8 @@ def copy(
     *,
     defaults: bool,
     quiet: bool,
+    unsafe: bool = False,
+    skip_tasks: bool = False,
 ) -> None:
     import copier  # heavy (~0.3 s): only once a project is really generated
 
@@ -254,7 +297,8 @@ def copy(
             vcs_ref=vcs_ref,
             defaults=defaults,
             quiet=quiet,
-            unsafe=False,
+            unsafe=unsafe,
+            skip_tasks=skip_tasks,
             overwrite=False,
         )
 
@@ -265,25 +309,55 @@ def refuse_overwrites(
     answers: Mapping[str, Any],
     vcs_ref: str | None,
     questionnaire: Questionnaire | None,
+    *,
+    unsafe: bool = False,
+    overwrites: bool = True,
 ) -> list[str]:
-    """Without a terminal Copier cannot ask before overwriting: find conflicts beforehand.
+    """Find, before anything is written, what generating into ``dest`` would clobber.
 
-    Renders into a scratch folder and compares. Files identical to what would be written
+    Renders into a scratch folder (no _tasks) and compares. A path of the other kind (a
+    file where the template puts a folder, a folder or link where it puts a file) always
+    refuses: Copier would fail half-way. With ``overwrites`` (no terminal: Copier cannot ask
+    before overwriting), so does a differing file. Files identical to what would be written
     are no conflict; files the template skips when they exist (team-owned) are no conflict
     either, and are returned so the user learns the template's version was not written.
     """
     skip = pathspec.GitIgnoreSpec.from_lines(questionnaire.skip_if_exists if questionnaire else ())
+    blocked: list[str] = []
+    differing: list[str] = []
     with tempfile.TemporaryDirectory(prefix="crisp-ml-new-") as scratch:
         rendered = Path(scratch) / "project"
-        copy(source, rendered, answers, vcs_ref, defaults=True, quiet=True)
-        differing = [
-            relative
-            for path in sorted(rendered.rglob("*"))
-            if path.is_file()
-            and (relative := path.relative_to(rendered).as_posix()) != ".copier-answers.yml"
-            and (dest / relative).exists()
-            and not filecmp.cmp(path, dest / relative, shallow=False)
-        ]
+        copy(
+            source,
+            rendered,
+            answers,
+            vcs_ref,
+            defaults=True,
+            quiet=True,
+            unsafe=unsafe,
+            skip_tasks=True,
+        )
+        for path in sorted(rendered.rglob("*")):
+            relative = path.relative_to(rendered).as_posix()
+            target = dest / relative
+            if relative == ".copier-answers.yml" or not os.path.lexists(target):
+                continue
+            if path.is_dir():
+                if target.is_symlink() or not target.is_dir():
+                    blocked.append(relative)
+            elif target.is_dir():
+                blocked.append(relative)
+            elif not filecmp.cmp(path, target, shallow=False):
+                differing.append(relative)
+    if blocked:
+        listed = ", ".join(blocked[:10]) + (" ..." if len(blocked) > 10 else "")
+        fail(
+            f"{dest}: {listed}: already there as a file or link where the template puts a "
+            "folder, or as a folder where it puts a file. Move it away (or choose another "
+            "folder), then run crisp-ml new again"
+        )
+    if not overwrites:
+        return [relative for relative in differing if skip.match_file(relative)]
     kept = [relative for relative in differing if skip.match_file(relative)]
     conflicts = [relative for relative in differing if relative not in kept]
     if conflicts:

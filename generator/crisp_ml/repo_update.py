@@ -9,13 +9,22 @@ Everything else happens in a temporary ``git worktree`` on a new branch:
    Copier's changes of the working directory stay in that process);
 4. undo Copier re-creating files the team had deleted (copier#1721), find conflicts
    (markers, ``.rej`` files, unmerged paths: Copier exits 0 on conflicts), lint again;
-5. commit the result on ``crisp-ml/update-<version>``; fast-forward the user's branch to
-   it only when there is no conflict and crisp-lint found no new error. Otherwise the
-   branch stays for a person to finish, and the user's branch is exactly as it was.
+5. commit the result in the worktree; refuse (writing nothing) when a path the update
+   creates is taken by a file git does not track in the user's working tree (an ignored
+   ``.env.example``: a fast-forward would silently overwrite it);
+6. fast-forward the user's branch to the commit only when there is no conflict and
+   crisp-lint found no new error. Otherwise name it ``crisp-ml/update-<version>`` for a
+   person to finish, and the user's branch is exactly as it was.
+
+A branch is created only to hand a result over, as the run's last step, so an interrupted
+run leaves none. Its temporary worktree lives in a ``crisp-ml-update-*`` folder holding an
+``owner.lock`` the run keeps locked: a signal removes the worktree on the way out, and the
+next run removes the worktree of a run that was killed (whose lock nobody holds).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -28,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from crisp_lint.drift import ANSWERS_FILE, local_source_path, read_answers, template_drift
+from crisp_ml import interrupt
 from crisp_ml.conflicts import Conflict, find_conflicts
 from crisp_ml.git import (
     GitError,
@@ -43,6 +53,7 @@ from crisp_ml.git import (
     toplevel,
     untracked_paths,
 )
+from crisp_ml.interrupt import Interrupted, run_process
 from crisp_ml.lint_gate import LintSummary, new_errors, run_crisp_lint
 from crisp_ml.trust import is_trusted_source
 
@@ -51,6 +62,13 @@ DEFAULT_BRANCH = "crisp-ml/update-{version}"
 # Commits on the update branch must not run the team's hooks (they may need tools this
 # process lacks) nor wait for a signing key.
 _QUIET_COMMIT = {"core.hooksPath": "/dev/null", "commit.gpgsign": "false"}
+SCRATCH_PREFIX = "crisp-ml-update-"  # temporary folders: <tmp>/crisp-ml-update-*/worktree
+OWNER_LOCK = "owner.lock"  # locked by the run that owns the scratch folder while it runs
+# A scratch folder without a lock file (made by a crisp-ml before 0.x, or not yet locked)
+# is left alone until it is this old: no update runs that long (Copier's timeout is 600 s).
+UNLOCKED_SCRATCH_STALE_SECONDS = 3600.0
+# Test hook: seconds to wait once the worktree exists, so a test can signal a running update.
+PAUSE_ENV = "CRISP_ML_TEST_PAUSE_AFTER_WORKTREE"
 
 
 class Status(StrEnum):
@@ -59,6 +77,7 @@ class Status(StrEnum):
     CONFLICT = "conflict"  # result committed on the update branch, conflicts marked
     LINT_REGRESSED = "lint-regressed"  # merged cleanly but crisp-lint has new errors
     REFUSED_DIRTY = "refused-dirty"  # nothing touched
+    REFUSED_UNTRACKED = "refused-untracked"  # the update would overwrite an untracked file
     FAILED = "failed"  # nothing touched on the user's branch
 
     @property
@@ -127,7 +146,14 @@ def update_repo(repo: Path, options: UpdateOptions) -> RepoResult:
     started = time.monotonic()
     result = RepoResult(repo=str(repo), status=Status.FAILED)
     try:
+        interrupt.check()
         _update(repo.resolve(), options, result)
+    except Interrupted as stopped:
+        result.status = Status.FAILED
+        result.message = (
+            f"{stopped} before the update finished: nothing changed; run crisp-ml update again"
+        )
+        result.branch = None
     except _Stop as stop:
         result.status, result.message = stop.status, stop.message
     except GitError as error:
@@ -140,6 +166,7 @@ def update_repo(repo: Path, options: UpdateOptions) -> RepoResult:
 
 def _update(project: Path, options: UpdateOptions, result: RepoResult) -> None:
     top = _check_repository(project)
+    remove_stale_worktrees(top)
     drift = template_drift(project)
     result.from_version = drift.current
     _check_source(project, drift.source)
@@ -151,20 +178,23 @@ def _update(project: Path, options: UpdateOptions, result: RepoResult) -> None:
     start_commit = head_commit(top)
     trusted = options.trust or is_trusted_source(drift.source, project)
 
-    branch = _update_in_worktree(top, project, start_commit, options, trusted, result)
+    commit = _update_in_worktree(top, project, start_commit, options, trusted, result)
+    _refuse_untracked_collisions(top, start_commit, commit)
+    interrupt.check()
 
-    result.branch = branch
-    if result.conflicts:
-        paths = ", ".join(sorted({c.path for c in result.conflicts}))
-        raise _Stop(Status.CONFLICT, f"conflicts in {paths}; resolve them on branch {branch}")
-    if result.new_lint_errors:
-        codes = ", ".join(sorted({code for code, _ in result.new_lint_errors}))
-        raise _Stop(Status.LINT_REGRESSED, f"crisp-lint has new errors ({codes}) on {branch}")
-    if not options.merge:
+    if result.conflicts or result.new_lint_errors or not options.merge:
+        # Handing the result over is the last step: a run stopped earlier leaves no branch.
+        branch = _hand_over(top, options.branch, result.to_version, commit)
+        result.branch = branch
+        if result.conflicts:
+            paths = ", ".join(sorted({c.path for c in result.conflicts}))
+            raise _Stop(Status.CONFLICT, f"conflicts in {paths}; resolve them on branch {branch}")
+        if result.new_lint_errors:
+            codes = ", ".join(sorted({code for code, _ in result.new_lint_errors}))
+            raise _Stop(Status.LINT_REGRESSED, f"crisp-lint has new errors ({codes}) on {branch}")
         result.status, result.message = Status.UPDATED, f"ready for review on branch {branch}"
         return
-    _fast_forward(top, user_branch, start_commit, branch)
-    result.branch = None
+    _fast_forward(top, user_branch, start_commit, commit)
     result.status = Status.UPDATED
     result.message = f"{user_branch} fast-forwarded to template {result.to_version}"
 
@@ -177,34 +207,124 @@ def _update_in_worktree(
     trusted: bool,
     result: RepoResult,
 ) -> str:
-    """Update a throw-away checkout of ``start_commit``; return the branch holding the result.
+    """Update a throw-away checkout of ``start_commit``; return the commit holding the result.
 
-    Fills in the result's versions, conflicts, kept-deleted files and lint verdicts.
+    Fills in the result's versions, conflicts, kept-deleted files and lint verdicts. The
+    commit is on no branch; the worktree is gone when this returns or raises.
     """
-    scratch = Path(tempfile.mkdtemp(prefix="crisp-ml-update-"))
+    scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
     worktree = scratch / "worktree"
+    owner = _lock_scratch(scratch)
     try:
-        run_git(top, "worktree", "add", "--detach", str(worktree), start_commit)
-        checkout = worktree / project.relative_to(top)
-        if options.lint:
-            result.lint_before = run_crisp_lint(checkout)
-        _run_copier(checkout, options, trusted, relative_to=project)
-        result.to_version = _recorded_commit(checkout)
-        result.kept_deleted = _delete_resurrected_files(worktree)
-        changed = status_paths(worktree)
-        if not changed:
-            raise _Stop(Status.UP_TO_DATE, f"no change from template {result.to_version}")
-        result.conflicts = find_conflicts(worktree, changed)
-        if options.lint and not result.conflicts:
-            result.lint_after = run_crisp_lint(checkout)
-            result.new_lint_errors = new_errors(result.lint_before, result.lint_after)
-        branch = _unused_branch_name(top, options.branch, result.to_version)
-        _commit_on_branch(worktree, branch, result)
-        return branch
+        with interrupt.children_hold(owner):
+            return _update_checkout(top, project, worktree, start_commit, options, trusted, result)
     finally:
-        run_git(top, "worktree", "remove", "--force", str(worktree), check=False)
-        shutil.rmtree(scratch, ignore_errors=True)
-        run_git(top, "worktree", "prune", check=False)
+        with interrupt.shielded():  # cleanup runs even after a signal
+            run_git(top, "worktree", "remove", "--force", str(worktree), check=False)
+            shutil.rmtree(scratch, ignore_errors=True)
+            run_git(top, "worktree", "prune", check=False)
+            if owner is not None:
+                os.close(owner)
+
+
+def _update_checkout(
+    top: Path,
+    project: Path,
+    worktree: Path,
+    start_commit: str,
+    options: UpdateOptions,
+    trusted: bool,
+    result: RepoResult,
+) -> str:
+    """The update itself, in the worktree (which this adds); return the commit."""
+    run_git(top, "worktree", "add", "--detach", str(worktree), start_commit)
+    if pause := os.environ.get(PAUSE_ENV):
+        print(f"crisp-ml update: pausing {pause} s in {worktree}", file=sys.stderr, flush=True)
+        interrupt.sleep(float(pause))
+    checkout = worktree / project.relative_to(top)
+    if options.lint:
+        result.lint_before = run_crisp_lint(checkout)
+    interrupt.check()
+    _run_copier(checkout, options, trusted, relative_to=project)
+    result.to_version = _recorded_commit(checkout)
+    result.kept_deleted = _delete_resurrected_files(worktree)
+    changed = status_paths(worktree)
+    if not changed:
+        raise _Stop(Status.UP_TO_DATE, f"no change from template {result.to_version}")
+    result.conflicts = find_conflicts(worktree, changed)
+    if options.lint and not result.conflicts:
+        result.lint_after = run_crisp_lint(checkout)
+        result.new_lint_errors = new_errors(result.lint_before, result.lint_after)
+    interrupt.check()
+    return _commit_update(worktree, result)
+
+
+def _lock_scratch(scratch: Path) -> int | None:
+    """Create and lock ``scratch/owner.lock``; the lock ends with this process, however."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: later runs judge the folder by its age
+        return None
+    descriptor = os.open(scratch / OWNER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return descriptor
+
+
+def _scratch_owner_alive(scratch: Path) -> bool:
+    """Whether the run that made ``scratch`` may still be running."""
+    try:
+        import fcntl
+    except ImportError:
+        fcntl = None  # type: ignore[assignment]
+    lock = scratch / OWNER_LOCK
+    if fcntl is not None and lock.is_file():
+        try:
+            descriptor = os.open(lock, os.O_RDWR)
+        except OSError:
+            return True
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True  # held: its run is alive
+        finally:
+            os.close(descriptor)  # closing drops a lock we got
+        return False
+    try:
+        age = time.time() - scratch.stat().st_mtime
+    except OSError:
+        return False  # the folder is gone (a reboot emptied /tmp): only git's record is left
+    return age < UNLOCKED_SCRATCH_STALE_SECONDS
+
+
+def remove_stale_worktrees(top: Path) -> list[str]:
+    """Remove the temporary worktrees of crisp-ml runs that were killed; return their paths.
+
+    Only crisp-ml's own worktrees are touched: those at ``<tmp>/crisp-ml-update-*/worktree``
+    whose ``owner.lock`` no process holds. Branches are never removed here: a run creates
+    one only to hand a result to the user.
+    """
+    listing = run_git(top, "worktree", "list", "--porcelain", "-z", check=False)
+    if listing.returncode != 0:
+        return []
+    removed = []
+    for record in listing.stdout.split("\0\0"):
+        fields = [field for field in record.split("\0") if field]
+        if not fields or not fields[0].startswith("worktree "):
+            continue
+        path = Path(fields[0].removeprefix("worktree "))
+        scratch = path.parent
+        if path.name != "worktree" or not scratch.name.startswith(SCRATCH_PREFIX):
+            continue
+        if _scratch_owner_alive(scratch):
+            continue
+        with interrupt.shielded():
+            run_git(top, "worktree", "remove", "--force", "--force", str(path), check=False)
+            shutil.rmtree(scratch, ignore_errors=True)
+        removed.append(str(path))
+    if removed:
+        with interrupt.shielded():
+            run_git(top, "worktree", "prune", check=False)
+    return removed
 
 
 def _check_repository(project: Path) -> Path:
@@ -269,20 +389,13 @@ def _run_copier(checkout: Path, options: UpdateOptions, trusted: bool, relative_
         command.append("--trust")
     command.append(str(checkout))
     try:
-        done = subprocess.run(
-            command,
-            cwd=relative_to,
-            capture_output=True,
-            text=True,
-            timeout=options.copier_timeout,
-            env=git_env(),
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        done = run_process(command, cwd=relative_to, timeout=options.copier_timeout, env=git_env())
     except subprocess.TimeoutExpired:
         raise _Stop(
             Status.FAILED, f"copier update took over {options.copier_timeout:g} s"
         ) from None
+    except OSError as error:
+        raise _Stop(Status.FAILED, f"cannot run copier ({error}): reinstall crisp-ml") from None
     if done.returncode != 0:
         raise _Stop(Status.FAILED, _copier_failure(done.stderr))
 
@@ -330,17 +443,48 @@ def _unused_branch_name(top: Path, pattern: str, version: str | None) -> str:
     safe_version = re.sub(r"[^A-Za-z0-9._-]+", "-", version or "unknown").strip(".-")
     base = pattern.replace("{version}", safe_version or "unknown")
     name, counter = base, 1
-    while branch_exists(top, name):
+    while branch_exists(top, name) or _branches_under(top, name):
         counter += 1
         name = f"{base}-{counter}"
     return name
 
 
-def _commit_on_branch(worktree: Path, branch: str, result: RepoResult) -> None:
-    """Commit the worktree on its detached HEAD, then name the commit ``branch``.
+def _branches_under(top: Path, name: str) -> str | None:
+    """A branch ``name/...``, if one exists (git then cannot create a branch ``name``)."""
+    done = run_git(
+        top, "for-each-ref", "--count=1", "--format=%(refname:short)", f"refs/heads/{name}/"
+    )
+    return done.stdout.strip() or None
 
-    The branch appears only once the commit exists, so a failure leaves no stray branch.
-    """
+
+def _blocking_branch(top: Path, name: str) -> str | None:
+    """An existing branch whose name is a folder of ``name`` (``crisp-ml`` blocks
+    ``crisp-ml/update-v1``: git stores branches as files, so both cannot exist)."""
+    parts = name.split("/")
+    for end in range(1, len(parts)):
+        prefix = "/".join(parts[:end])
+        if branch_exists(top, prefix):
+            return prefix
+    return None
+
+
+def _hand_over(top: Path, pattern: str, version: str | None, commit: str) -> str:
+    """Name ``commit`` with a new branch for a person to review; return the branch name."""
+    name = _unused_branch_name(top, pattern, version)
+    if blocker := _blocking_branch(top, name):
+        raise _Stop(
+            Status.FAILED,
+            f"cannot create the review branch {name}: your branch {blocker!r} is in the way "
+            f"(git cannot have both {blocker} and {blocker}/...). Rename it "
+            f"(git branch -m {blocker} <new-name>) or pass --branch NAME, then update again",
+        )
+    with interrupt.shielded():
+        run_git(top, "branch", name, commit)
+    return name
+
+
+def _commit_update(worktree: Path, result: RepoResult) -> str:
+    """Commit the worktree on its detached HEAD and return the commit (on no branch yet)."""
     run_git(worktree, "add", "--all")
     # Copier's .rej files may be gitignored; the person resolving the conflict needs them.
     rejects = [f"{c.path}.rej" for c in result.conflicts if c.kind == "rej-file"]
@@ -356,15 +500,63 @@ def _commit_on_branch(worktree: Path, branch: str, result: RepoResult) -> None:
         body = f"\n\nConflicts to resolve before merging:\n{listed}\n"
     config = {**_QUIET_COMMIT, **identity_config(worktree)}
     run_git(worktree, "commit", "--quiet", "--no-verify", "-m", subject + body, config=config)
-    run_git(worktree, "branch", branch, head_commit(worktree))
+    return head_commit(worktree)
 
 
-def _fast_forward(top: Path, user_branch: str, start_commit: str, branch: str) -> None:
+def untracked_collisions(top: Path, start_commit: str, commit: str) -> list[str]:
+    """Paths in ``top``'s working tree, not tracked by git, that moving from
+    ``start_commit`` to ``commit`` would overwrite or delete.
+
+    Git treats ignored files as expendable: a fast-forward that adds ``.env.example``
+    silently replaces the user's ignored ``.env.example``. So every path the update adds is
+    checked here: taken by any file, folder or link (a folder: git would delete the ignored
+    files in it), or below a file or link that git does not track.
+    """
+    added = run_git(
+        top, "diff", "--name-only", "--no-renames", "-z", "--diff-filter=A", start_commit, commit
+    ).stdout
+    taken: set[str] = set()
+    for path in filter(None, added.split("\0")):
+        if os.path.lexists(top / path):
+            taken.add(path)  # not in start_commit, and the tree is clean: so not tracked
+            continue
+        parts = path.split("/")
+        for end in range(1, len(parts)):
+            ancestor = top.joinpath(*parts[:end])
+            if ancestor.is_symlink() or (ancestor.exists() and not ancestor.is_dir()):
+                taken.add("/".join(parts[:end]))
+                break
+    if not taken:
+        return []
+    # An ancestor may be a file the update deletes (a tracked one): git handles that.
+    tracked = run_git(top, "ls-files", "-z", "--", *(f":(literal){p}" for p in taken)).stdout
+    return sorted(taken - set(tracked.split("\0")))
+
+
+def _refuse_untracked_collisions(top: Path, start_commit: str, commit: str) -> None:
+    if collisions := untracked_collisions(top, start_commit, commit):
+        shown = ", ".join(collisions[:5]) + (
+            f" and {len(collisions) - 5} more" if len(collisions) > 5 else ""
+        )
+        it = "it" if len(collisions) == 1 else "them"
+        raise _Stop(
+            Status.REFUSED_UNTRACKED,
+            f"the new template version writes {shown}, which your working tree has but git "
+            f"does not track (ignored or untracked), so the update would overwrite {it}: "
+            f"move {shown} away or commit {it}, then update again",
+        )
+
+
+def _fast_forward(top: Path, user_branch: str, start_commit: str, commit: str) -> None:
     """Move the user's branch to the update, only if nobody moved or dirtied it meanwhile."""
     if current_branch(top) != user_branch or head_commit(top) != start_commit or dirty_paths(top):
         raise _Stop(
             Status.FAILED,
-            f"{user_branch} changed during the update; the update is on branch {branch}",
+            f"{user_branch} changed during the update; nothing was merged: update again",
         )
-    run_git(top, "merge", "--quiet", "--ff-only", branch, config={"core.hooksPath": "/dev/null"})
-    run_git(top, "branch", "--quiet", "-d", branch)
+    _refuse_untracked_collisions(top, start_commit, commit)  # a file may have appeared since
+    interrupt.check()
+    with interrupt.shielded():  # a merge cut in half would leave a half-updated tree
+        run_git(
+            top, "merge", "--quiet", "--ff-only", commit, config={"core.hooksPath": "/dev/null"}
+        )

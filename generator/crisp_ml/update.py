@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from crisp_ml import interrupt
 from crisp_ml.fleet import Progress, update_fleet
 from crisp_ml.repo_update import DEFAULT_BRANCH, UpdateOptions
 from crisp_ml.report import fleet_json, fleet_table
@@ -90,8 +91,11 @@ def update(
     \b
     Exit codes:
       0  every repository is updated or already up to date
-      1  some repository needs a person: conflict, lint-regressed, refused-dirty, failed
+      1  some repository needs a person: conflict, lint-regressed, refused-dirty,
+         refused-untracked, failed
       2  usage error (bad option, unreadable --from-file)
+      130, 143  interrupted by SIGINT or SIGTERM: temporary worktrees were removed, and
+         the repositories not finished are reported failed and unchanged
     """
     _check_branch_pattern(branch)
     targets = _unique([*repos, *(_read_repo_list(from_file) if from_file else [])])
@@ -101,8 +105,18 @@ def update(
         vcs_ref=vcs_ref, trust=trust, branch=branch, merge=not no_merge, lint=not no_lint
     )
     progress = Progress(len(targets))
-    run = update_fleet(targets, options, jobs, on_finished=progress.finished)
+    # SIGTERM and SIGINT cancel the run: children stop, each update removes its worktree,
+    # and the report still lists what finished (review branches included).
+    with interrupt.cancel_on_signals():
+        run = update_fleet(targets, options, jobs, on_finished=progress.finished)
     click.echo(fleet_json(run) if output_format == "json" else fleet_table(run))
+    if (signum := interrupt.received_signal()) is not None:
+        click.echo(
+            f"crisp-ml update: interrupted by {interrupt.signal_name()}; temporary worktrees "
+            "were removed and unfinished repositories are unchanged: run crisp-ml update again",
+            err=True,
+        )
+        sys.exit(128 + signum)
     needs_human = any(result.status.needs_human for result in run.results)
     sys.exit(EXIT_NEEDS_HUMAN if needs_human else EXIT_ALL_GOOD)
 
