@@ -115,6 +115,19 @@ class RepoView:
             return None
         return self.root / rel
 
+    def resolves_outside(self, rel: str) -> bool:
+        """Whether ``rel`` exists through a symbolic link whose target lies outside the
+        repository (a file there proves nothing about the repository)."""
+        path = self._path(rel)
+        if path is None or not os.path.lexists(path):
+            return False
+        try:
+            real = Path(os.path.realpath(path))
+            root = Path(os.path.realpath(self.root))
+        except (OSError, ValueError):
+            return False
+        return real != root and not real.is_relative_to(root)
+
     def is_dvc_managed(self, rel: str) -> bool:
         """Whether ``rel`` is, or lies inside, an output that DVC caches."""
         return self._managed.covers(rel.strip("/"))
@@ -474,7 +487,9 @@ def _load_toml(text: str) -> dict[str, Any]:
         return data
     except LoadError as error:
         raise _ParseError(str(error), None) from None
-    except (tomllib.TOMLDecodeError, RecursionError) as error:
+    except RecursionError:
+        raise _ParseError("nested too deeply", None) from None
+    except tomllib.TOMLDecodeError as error:
         match = _TOML_LINE.search(str(error))
         raise _ParseError(str(error), int(match.group(1)) if match else None) from None
 

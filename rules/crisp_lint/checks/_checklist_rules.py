@@ -106,6 +106,13 @@ def _evidence_missing(repo: RepoView, checklist: Checklist, row: ChecklistRow) -
                 f"step {row.id}: evidence {evidence!r} must be a path inside the repository",
                 row.line,
             )
+        elif repo.resolves_outside(evidence):
+            yield Problem(
+                checklist.path,
+                f"step {row.id}: evidence {evidence} is a symbolic link to a path outside the"
+                " repository, which proves nothing about it",
+                row.line,
+            )
         elif not (repo.is_dvc_managed(evidence) or repo.exists(evidence)):
             yield Problem(
                 checklist.path, f"step {row.id}: evidence {evidence} does not exist", row.line
@@ -158,6 +165,8 @@ def _is_document(repo: RepoView, evidence: str) -> bool:
     """Evidence a person writes, so it may hold a placeholder: a text file in git, not a
     folder, not data managed by DVC and not a binary such as a PDF."""
     if _outside_repository(evidence) or repo.is_dvc_managed(evidence):
+        return False
+    if repo.resolves_outside(evidence):  # never read a file outside the repository
         return False
     suffix = posixpath.splitext(evidence)[1].lower()
     return (not suffix or suffix in DOCUMENT_SUFFIXES) and repo.is_file(evidence)
