@@ -358,10 +358,15 @@ def test_mlflow_holds_train_and_evaluate_runs_tied_to_code_and_data(
     assert evaluate.data.tags["train_run_id"] == train.info.run_id
 
     pointer = generated.json("reports/train/run.json")
-    assert pointer["git_state"] == "clean"
-    assert pointer["tracking_uri"] == "sqlite:///mlflow.db"
-    assert train.data.tags["model.sha256"] == pointer["model_sha256"]
-    info = mlflow.models.get_model_info(f"runs:/{train.info.run_id}/model")
+    assert pointer == {
+        "experiment": experiment["experiment"],
+        "tracking_uri": "sqlite:///mlflow.db",  # project-relative: the same in every clone
+        "model_sha256": train.data.tags["model.sha256"],
+        "git_state": "clean",
+    }
+    assert evaluate.data.tags["model.sha256"] == pointer["model_sha256"]
+    info = mlflow.models.get_model_info(train.data.tags["model_uri"])
+    assert info.run_id == train.info.run_id
     assert info.signature is not None and info.signature.inputs.input_names()
     assert info.saved_input_example_info is not None
 
