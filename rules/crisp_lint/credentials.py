@@ -5,8 +5,8 @@ validators in copier.yml and crisp-lint share.
 name (and then a port, path, query, the end or a delimiter), and the user at the *first*
 ``:`` - so a password may hold any character but white space and quotes, ``/``, ``%``,
 ``:`` and ``@`` included (AWS secret keys often contain ``/``). urllib's parsing cannot be
-used: it ends the authority at the first ``/``, so ``s3://k:ab/cd@host`` has no password
-for it.
+used: it ends the authority at the first ``/``, so for it ``s3://xxxx:xx/xx@host`` has no
+password.
 
 ``URL_CREDENTIALS`` is a plain regular expression so that Jinja (Copier's ``regex_search``)
 applies exactly the same test; copier.yml holds a copy of ``URL_CREDENTIALS_PATTERN`` and a
@@ -44,8 +44,10 @@ class UrlCredential:
 
     @property
     def redacted(self) -> str:
-        """The user and a masked password, safe to print: ``ana:***@``."""
-        return f"{self.user}:***@"
+        """The user and a masked password, safe to print: ``ana:***@``. A long user name
+        (an access key id in ``s3://KEY:SECRET@``) is masked too."""
+        user = self.user if len(self.user) <= 12 else self.user[:4] + "***"
+        return f"{user}:***@"
 
 
 def url_credentials(text: str) -> Iterator[UrlCredential]:

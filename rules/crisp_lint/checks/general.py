@@ -135,18 +135,23 @@ def no_secrets_in_params(repo: RepoView) -> Iterator[Problem]:
     for keys, value in _leaves(params, ()):
         literal = isinstance(value, str) and value.strip() and not is_reference(value)
         if literal and is_secret_key(keys[-1]):
+            named = [key for key in keys if not key.startswith("[")]  # list items have no key
             yield Problem(
                 "params.yaml",
-                f"`{'.'.join(keys)}` holds a literal secret",
-                line_of_key(repo, "params.yaml", *keys),
+                f"`{'.'.join(keys).replace('.[', '[')}` holds a literal secret",
+                line_of_key(repo, "params.yaml", *named),
             )
 
 
 def _leaves(node: Any, keys: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every scalar with its key path; an item of a list is ``[index]`` (``db[0].password``)."""
     if isinstance(node, dict):
         for key, value in node.items():
             yield from _leaves(value, (*keys, str(key)))
-    elif keys:
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _leaves(item, (*keys, f"[{index}]"))
+    elif keys and not keys[-1].startswith("["):
         yield keys, node
 
 

@@ -35,15 +35,15 @@ if TYPE_CHECKING:
     from crisp_lint.repo import RepoView
 
 PHASE = Phase.GENERAL
-URL_PASSWORD = "GEN013"
-KNOWN_TOKEN = "GEN020"
-PRIVATE_KEY = "GEN021"
-SECRET_VARIABLE = "GEN022"
+URL_RULE = "GEN013"
+TOKEN_RULE = "GEN020"
+KEY_RULE = "GEN021"
+VARIABLE_RULE = "GEN022"
 LOCAL_DVC_CONFIG = "GEN023"
 SUPPRESSION_WITHOUT_REASON = "GEN024"
 SCAN_MAX_BYTES = 1024 * 1024  # larger tracked files are GEN010's (500 KB) already
 # When one line matches several detectors, the finding is the first of these.
-PRECEDENCE = (PRIVATE_KEY, KNOWN_TOKEN, URL_PASSWORD, SECRET_VARIABLE)
+PRECEDENCE = (KEY_RULE, TOKEN_RULE, URL_RULE, VARIABLE_RULE)
 # Files whose secrets other rules report: .dvc/config (GEN012), params.yaml (GEN014).
 VARIABLES_REPORTED_ELSEWHERE = frozenset({DVC_CONFIG, "params.yaml"})
 
@@ -199,8 +199,8 @@ _NOT_SECRET_NAME = re.compile(
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _PYTHON_LIKE = frozenset(
-    {".py", ".pyi", ".js", ".ts", ".jsx", ".tsx", ".java", ".kt", ".go", ".rs", ".rb", ".r",
-     ".scala", ".c", ".h", ".cpp", ".cs", ".swift", ".php", ".jl", ".ipynb"}
+    {".py", ".pyi", ".js", ".mjs", ".cjs", ".ts", ".jsx", ".tsx", ".java", ".kt", ".go", ".rs",
+     ".rb", ".r", ".scala", ".c", ".h", ".cpp", ".cs", ".swift", ".php", ".jl", ".ipynb"}
 )  # fmt: skip
 _YAML_LIKE = frozenset({".yaml", ".yml", ".json", ".md", ".markdown"})
 _REFERENCE = re.compile(
@@ -208,17 +208,22 @@ _REFERENCE = re.compile(
 )
 _PLACEHOLDER_WORDS = re.compile(
     r"example|sample|dummy|fake|placeholder|changeme|change[_-]me|redacted|your[_-]?|xxxx"
-    r"|\*\*\*|\.\.\.|…|todo|fixme|replace[_-]?me|insert[_-]|<|>",
+    r"|\*\*\*|\.\.\.|…|todo|fixme|replace[_-]?me|insert[_-]|<|>|xxx|12345|asdf|qwerty"
+    # a value that names a secret rather than being one: "refresh_token", "my-secret-key"
+    r"|passw|passphrase|secret|token|api[_-]?key",
     re.IGNORECASE,
 )
 _NOT_A_VALUE = frozenset(
-    {"none", "null", "nil", "true", "false", "yes", "no", "password", "passwd", "secret",
+    {"none", "null", "nil", "true", "false", "yes", "no", "pass", "passwd", "pwd",
      "token", "required", "optional", "string", "str", "bytes", "env", "undefined", "n/a",
      "empty", "hidden", "masked", "unset", "off", "on"}
 )  # fmt: skip
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 _PATH = re.compile(r"^(?:~|\.{1,2})?/|^[\w.-]+(?:/[\w.-]+)+\.\w{1,5}$|://")
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
+# A lower-case word or words ("delimiter", "some_value"): in code a label, not a secret.
+_WORD_LIKE = re.compile(r"^@?[a-z]+(?:[._-][a-z]+)*$")
+MAX_LINE_FOR_VARIABLES = 2000  # longer lines are minified code, not settings
 _EXPRESSION = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")  # settings.token
 
 # -- suppressions -----------------------------------------------------------------------
@@ -331,7 +336,7 @@ def scan_text(rel: str, text: str) -> list[Hit]:
             header = f"-----BEGIN {match['kind']}PRIVATE KEY-----"
             found.append(
                 (
-                    PRIVATE_KEY,
+                    KEY_RULE,
                     match.start(),
                     match["secret"],
                     f"a private key ({header}) is committed",
@@ -344,12 +349,12 @@ def scan_text(rel: str, text: str) -> list[Hit]:
             secret = match["secret"]
             if not _PLACEHOLDER_WORDS.search(secret):
                 message = f"{detector.what} ({mask(secret)}) is committed"
-                found.append((KNOWN_TOKEN, match.start(), secret, message))
+                found.append((TOKEN_RULE, match.start(), secret, message))
     if rel != DVC_CONFIG:  # GEN012 reports the URLs of .dvc/config
         for credential in url_credentials(text):
             if not is_placeholder(credential.password):
                 message = f"a URL with a password ({credential.redacted}) is committed"
-                found.append((URL_PASSWORD, credential.start, credential.password, message))
+                found.append((URL_RULE, credential.start, credential.password, message))
     hits = [Hit(code, _line_of(text, offset), secret, msg) for code, offset, secret, msg in found]
     if rel not in VARIABLES_REPORTED_ELSEWHERE and _KEYWORDS.search(text):
         hits.extend(_secret_variables(rel, text))
@@ -369,10 +374,13 @@ def _secret_variables(rel: str, text: str) -> Iterator[Hit]:
         if markdown and _FENCE.match(line):
             in_fence = not in_fence
             continue
-        if not _KEYWORDS.search(line):
+        if len(line) > MAX_LINE_FOR_VARIABLES or not _KEYWORDS.search(line):
             continue
         prose = markdown and not in_fence
-        for match in _ASSIGNMENT.finditer(line):
+        position = 0
+        while match := _ASSIGNMENT.search(line, position):
+            # A rejected match may hide one in its value (`note: TOKEN=...`): look on there.
+            position = match.start("value")
             hit = _assignment(
                 match,
                 line,
@@ -383,7 +391,8 @@ def _secret_variables(rel: str, text: str) -> Iterator[Hit]:
             if hit is not None:
                 name, value = hit
                 message = f"`{name}` is set to a literal secret ({mask(value)})"
-                yield Hit(SECRET_VARIABLE, number, value, message)
+                yield Hit(VARIABLE_RULE, number, value, message)
+                position = match.end()
 
 
 def _assignment(
@@ -394,11 +403,11 @@ def _assignment(
     snake = _CAMEL.sub("_", name).lower()
     if not _SECRET_NAME.search(snake) or _NOT_SECRET_NAME.search(snake):
         return None
-    # NAME: value is YAML's (JSON's, a fenced block's); elsewhere it is a type annotation or
-    # prose, unless the name is quoted (a dict literal).
-    if op == ":" and not (match["quote"] or (yaml_like and not prose)):
-        return None
+    # NAME: value is YAML's (JSON's, a fenced block's, an object literal's in code);
+    # elsewhere it is a type annotation or prose, unless the name is quoted (a dict).
     quoted = value[:1] in ("'", '"')
+    if op == ":" and not (match["quote"] or (yaml_like and not prose) or (code_file and quoted)):
+        return None
     if quoted:
         value = value[1:-1]
     else:
@@ -410,6 +419,8 @@ def _assignment(
         if following in ("(", "[") or _EXPRESSION.match(value):
             return None
     if " " in value or _ENV_NAME.match(value) or _PATH.search(value) or is_placeholder(value):
+        return None
+    if code_file and _WORD_LIKE.match(value):
         return None
     return name, value
 
@@ -454,48 +465,48 @@ _SUPPRESS = (
 
 
 @rule(
-    URL_PASSWORD,
+    URL_RULE,
     PHASE,
     "Password in a URL in a tracked file",
     rationale=f"{cite('5.1')}. A tracking server, remote or database URL with `user:password@`"
     " (whatever the password holds: `/`, `%` and `@` too) leaks the password to everyone who"
     " can read the repository.",
     fix=f"{_ROTATE} drop the password from the URL and pass it through the environment"
-    " (e.g. MLFLOW_TRACKING_PASSWORD) or a CI secret" + _SUPPRESS.format(code=URL_PASSWORD),
+    " (e.g. MLFLOW_TRACKING_PASSWORD) or a CI secret" + _SUPPRESS.format(code=URL_RULE),
 )
 def no_password_in_urls(repo: RepoView) -> Iterator[Problem]:
-    yield from scan(repo).hits[URL_PASSWORD]
+    yield from scan(repo).hits[URL_RULE]
 
 
 @rule(
-    KNOWN_TOKEN,
+    TOKEN_RULE,
     PHASE,
     "Token of a cloud, code host or API provider in a tracked file",
     rationale=f"{cite('3.5', '5.1')}. An access key or token in git (AWS, GCP, Azure, GitHub,"
     " GitLab, Slack, Stripe, OpenAI, Anthropic, Hugging Face, PyPI, npm, Databricks, JWTs)"
     " gives everyone who can read the repository, or any clone of it, that account.",
     fix=f"{_ROTATE} read it from the environment or a CI secret"
-    " (`${{{{ secrets.NAME }}}}`) and delete it from the file" + _SUPPRESS.format(code=KNOWN_TOKEN),
+    " (`${{{{ secrets.NAME }}}}`) and delete it from the file" + _SUPPRESS.format(code=TOKEN_RULE),
 )
 def no_known_tokens(repo: RepoView) -> Iterator[Problem]:
-    yield from scan(repo).hits[KNOWN_TOKEN]
+    yield from scan(repo).hits[TOKEN_RULE]
 
 
 @rule(
-    PRIVATE_KEY,
+    KEY_RULE,
     PHASE,
     "Private key in a tracked file",
     rationale=f"{cite('3.5', '5.1')}. A private key (SSH, TLS, PGP, a cloud service-account"
     " key) in any tracked file is a credential shared with every reader of the repository.",
     fix=f"{_ROTATE} keep the key in a secret store or a git-ignored file and delete it from"
-    " git" + _SUPPRESS.format(code=PRIVATE_KEY),
+    " git" + _SUPPRESS.format(code=KEY_RULE),
 )
 def no_private_keys(repo: RepoView) -> Iterator[Problem]:
-    yield from scan(repo).hits[PRIVATE_KEY]
+    yield from scan(repo).hits[KEY_RULE]
 
 
 @rule(
-    SECRET_VARIABLE,
+    VARIABLE_RULE,
     PHASE,
     "Secret-named variable set to a literal value",
     rationale=f"{cite('3.5', '5.1')}. `PASSWORD=`, `API_KEY=`, `MLFLOW_TRACKING_PASSWORD=`,"
@@ -503,10 +514,10 @@ def no_private_keys(repo: RepoView) -> Iterator[Problem]:
     " YAML, TOML, Python, shell, a README's code), publish the secret; a reference"
     " (`$VAR`, `${{ secrets.X }}`, `os.environ[...]`) or a placeholder does not.",
     fix=f"{_ROTATE} set the variable from the environment or a CI secret and keep the"
-    " value out of git (a git-ignored .env)" + _SUPPRESS.format(code=SECRET_VARIABLE),
+    " value out of git (a git-ignored .env)" + _SUPPRESS.format(code=VARIABLE_RULE),
 )
 def no_secret_variables(repo: RepoView) -> Iterator[Problem]:
-    yield from scan(repo).hits[SECRET_VARIABLE]
+    yield from scan(repo).hits[VARIABLE_RULE]
 
 
 @rule(
