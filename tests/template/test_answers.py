@@ -97,6 +97,21 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str, str]] = [
         "MLFLOW_TRACKING_PASSWORD",
     ),
     (
+        "remote-url-password-with-slash",
+        {"dvc_remote": "s3", "dvc_remote_url": "s3://KEYID:ab/cd+ef@bucket/data"},
+        "dvc_remote_url",
+        "config.local",
+    ),
+    (
+        "tracking-uri-password-with-slash",
+        {
+            "mlflow_tracking": "server",
+            "mlflow_tracking_uri": "https://me:ab/cd@mlflow.example.com",
+        },
+        "mlflow_tracking_uri",
+        "MLFLOW_TRACKING_PASSWORD",
+    ),
+    (
         "tracking-uri-not-http",
         {"mlflow_tracking": "server", "mlflow_tracking_uri": "file:///tmp/mlruns"},
         "mlflow_tracking_uri",
