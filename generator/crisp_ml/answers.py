@@ -70,12 +70,17 @@ def read_questionnaire(template: str) -> Questionnaire | None:
         types = {
             key: str(spec.get("type", "str")) if isinstance(spec, dict) else "str"
             for key, spec in content.items()
-            if isinstance(key, str) and not key.startswith("_")
+            if isinstance(key, str) and not key.startswith("_") and not _computed(spec)
         }
         skip = content.get("_skip_if_exists") or []
         patterns = tuple(str(item) for item in skip) if isinstance(skip, list) else ()
         return Questionnaire(types, patterns)
     return None
+
+
+def _computed(spec: Any) -> bool:
+    """A value the template computes (``when: false``), such as the crisp-ml version pin."""
+    return isinstance(spec, dict) and spec.get("when") is False
 
 
 def parse_data_pairs(pairs: Iterable[str]) -> dict[str, str]:
