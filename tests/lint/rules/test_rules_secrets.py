@@ -21,7 +21,7 @@ from crisp_lint.repo import RepoView
 
 SECRET_RULES = ("GEN012", "GEN013", "GEN014", "GEN020", "GEN021", "GEN022", "GEN023", "GEN024")
 SCANNER_RULES = ("GEN013", "GEN020", "GEN021", "GEN022", "GEN023", "GEN024")
-GITHUB_TOKEN = "ghp_" + rand(ALNUM, 36)
+FAKE_GH = "ghp_" + rand(ALNUM, 36)
 
 
 def secret_findings(root: Path) -> list[tuple[str, str, int | None, str]]:
@@ -79,7 +79,7 @@ def workflow(project: Project, env_value: str) -> None:
 
 
 def test_gen020_a_github_token_in_a_workflow_is_reported_masked(project: Project) -> None:
-    workflow(project, GITHUB_TOKEN)
+    workflow(project, FAKE_GH)
     (problem,) = project.problems("GEN020")
     assert (problem.path, problem.line) == (".github/workflows/release.yml", 6)
     assert problem.message == "a GitHub token (ghp_***) is committed"
@@ -91,7 +91,7 @@ def test_gen020_a_token_from_ci_secrets_passes(project: Project) -> None:
 
 
 def test_gen020_an_untracked_file_is_not_scanned(project: Project) -> None:
-    project.write("scratch.txt", GITHUB_TOKEN + "\n")
+    project.write("scratch.txt", FAKE_GH + "\n")
     assert project.problems("GEN020") == []
 
 
@@ -171,9 +171,7 @@ def test_gen023_a_force_added_dvc_config_local_is_reported(project: Project) -> 
 
 
 def test_gen024_a_suppression_with_a_reason_silences_the_line(project: Project) -> None:
-    project.write(
-        "tests/test_auth.py", f'TOKEN = "{GITHUB_TOKEN}"  # crisp-lint: ignore[GEN020] fake\n'
-    )
+    project.write("tests/test_auth.py", f'TOKEN = "{FAKE_GH}"  # crisp-lint: ignore[GEN020] fake\n')
     project.write(
         "tests/key.pem", "# crisp-lint: ignore[GEN021] a throwaway key for the TLS test\n" + pem("")
     )
@@ -183,7 +181,7 @@ def test_gen024_a_suppression_with_a_reason_silences_the_line(project: Project) 
 
 
 def test_gen024_a_suppression_without_a_reason_is_reported(project: Project) -> None:
-    project.write("tests/test_auth.py", f'TOKEN = "{GITHUB_TOKEN}"  # crisp-lint: ignore[GEN020]\n')
+    project.write("tests/test_auth.py", f'TOKEN = "{FAKE_GH}"  # crisp-lint: ignore[GEN020]\n')
     project.track("tests/test_auth.py")
     (problem,) = project.problems("GEN024")
     assert (problem.path, problem.line) == ("tests/test_auth.py", 1)
@@ -191,16 +189,14 @@ def test_gen024_a_suppression_without_a_reason_is_reported(project: Project) -> 
 
 
 def test_a_suppression_of_another_code_does_not_silence(project: Project) -> None:
-    project.write(
-        "tests/test_auth.py", f'TOKEN = "{GITHUB_TOKEN}"  # crisp-lint: ignore[GEN022] x\n'
-    )
+    project.write("tests/test_auth.py", f'TOKEN = "{FAKE_GH}"  # crisp-lint: ignore[GEN022] x\n')
     project.track("tests/test_auth.py")
     assert len(project.problems("GEN020")) == 1
 
 
 def test_the_allowlist_takes_path_globs_and_value_regexes(project: Project) -> None:
-    project.write("tests/fixtures/creds.env", f"GH={GITHUB_TOKEN}\n")
-    project.write("ops/ci.env", f"GH={GITHUB_TOKEN}\n")
+    project.write("tests/fixtures/creds.env", f"GH={FAKE_GH}\n")
+    project.write("ops/ci.env", f"GH={FAKE_GH}\n")
     project.track("tests/fixtures/creds.env", "ops/ci.env")
     assert len(secret_findings(project.root)) == 2
     project.replace(
@@ -212,7 +208,7 @@ def test_the_allowlist_takes_path_globs_and_value_regexes(project: Project) -> N
     project.replace(
         "pyproject.toml",
         '"tests/fixtures/**"',
-        f'"tests/fixtures/**", "regex:^{GITHUB_TOKEN[:10]}"',
+        f'"tests/fixtures/**", "regex:^{FAKE_GH[:10]}"',
     )
     assert secret_findings(project.root) == []
 
@@ -228,8 +224,8 @@ def test_an_invalid_allowlist_regex_is_a_configuration_error(project: Project) -
 
 
 def test_binary_and_large_files_are_skipped_without_an_input_finding(project: Project) -> None:
-    project.write_bytes("docs/logo.png", b"\x89PNG\0\0" + GITHUB_TOKEN.encode())
-    project.write_bytes("docs/big.txt", (GITHUB_TOKEN + "\n").encode() * 40_000)  # > 1 MB
+    project.write_bytes("docs/logo.png", b"\x89PNG\0\0" + FAKE_GH.encode())
+    project.write_bytes("docs/big.txt", (FAKE_GH + "\n").encode() * 40_000)  # > 1 MB
     project.track("docs/logo.png", "docs/big.txt")
     view = RepoView(project.root)
     assert list(REGISTRY["GEN020"].check(view)) == []
