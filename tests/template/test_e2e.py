@@ -380,10 +380,17 @@ def test_make_tags_marked_the_committed_data_versions(generated: Generated) -> N
     assert "already tagged raw-v1" in generated.run("make", "tags")
 
 
-def test_a_fresh_clone_gets_every_output_back_from_the_dvc_remote(generated: Generated) -> None:
-    # Beside the original, so the default local remote (a relative path) is the same folder.
+def test_git_push_pushes_the_data_and_a_fresh_clone_pulls_it_back(generated: Generated) -> None:
+    # `git push` runs the dvc-pre-push hook: data and models reach the DVC remote with the
+    # commits that need them. Both folders sit beside the original, so the default local
+    # remote (a path relative to the project) is the same folder for the clone.
+    origin = generated.root.parent / f"{generated.root.name}-origin.git"
+    generated.run("git", "init", "--quiet", "--bare", "--initial-branch=main", str(origin))
+    generated.run("git", "remote", "add", "origin", str(origin))
+    pushed = run(["git", "push", "origin", "main"], generated.root, generated.env, 300)
+    assert "dvc push" in pushed.stdout + pushed.stderr  # the hook's name in pre-commit's output
     clone = generated.root.parent / f"{generated.root.name}-clone"
-    generated.run("git", "clone", "--quiet", str(generated.root), str(clone))
+    generated.run("git", "clone", "--quiet", str(origin), str(clone))
     run(["dvc", "pull"], clone, generated.env, 300)
     status = run(["dvc", "status", "--json"], clone, generated.env, 120)
     assert json.loads(status.stdout) == {}
