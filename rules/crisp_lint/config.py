@@ -16,6 +16,7 @@ secrets-allowlist = [                # not secrets: path globs, or "regex:" + a 
   "tests/fixtures/fake-credentials/**",
   "regex:^AKIA[A-Z0-9]{12}TEST$",
 ]
+stage-roles = { training = "train", evaluation = "evaluate" }  # dvc.yaml stage -> role(s)
 ```
 """
 
@@ -39,7 +40,10 @@ KEYS = (
     "strict",
     "time-budget",
     "secrets-allowlist",
+    "stage-roles",
 )
+# The lifecycle roles a dvc.yaml stage can play (crisp_lint.checks._pipeline reads them).
+ROLES = ("ingest", "validate", "prepare", "split", "baseline", "train", "evaluate", "monitor")
 DEFAULT_TIME_BUDGET = 10.0  # seconds: pre-commit must never wait long
 
 
@@ -63,6 +67,8 @@ class Config:
     strict: bool = False
     time_budget: float = DEFAULT_TIME_BUDGET  # seconds for all rules; 0: no limit
     secrets_allowlist: tuple[str, ...] = ()  # see crisp_lint.checks.secrets
+    # Declared roles of dvc.yaml stages by stage name; see crisp_lint.checks._pipeline.
+    stage_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Where the settings came from (repository-relative when inside the repository), for
     # findings about the configuration itself; None when there was no configuration.
     source: str | None = None
@@ -156,6 +162,7 @@ def _parse(
         strict=strict,
         time_budget=float(budget),
         secrets_allowlist=_allowlist(table.get("secrets-allowlist", []), where),
+        stage_roles=_stage_roles(table.get("stage-roles", {}), f"{where} stage-roles"),
         source=_display(path, root),
         source_text=text,
     )
@@ -195,6 +202,24 @@ def _ignores(value: object, where: str) -> tuple[Ignore, ...]:
                 f'{where}: each entry is a code or {{ code = "...", reason = "..." }}, not {item!r}'
             )
     return tuple(ignores)
+
+
+def _stage_roles(value: object, where: str) -> dict[str, tuple[str, ...]]:
+    """``{ stage = "role" }`` or ``{ stage = ["role", ...] }``; each role one of ROLES."""
+    if not isinstance(value, dict):
+        raise ConfigError(f'{where}: expected a table such as {{ training = "train" }}')
+    roles: dict[str, tuple[str, ...]] = {}
+    for stage, declared in value.items():
+        names = [declared] if isinstance(declared, str) else declared
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise ConfigError(f"{where}: `{stage}` must be a role or a list of roles")
+        for name in names:
+            if name not in ROLES:
+                raise ConfigError(
+                    f"{where}: `{stage}` has unknown role {name!r} (one of: {', '.join(ROLES)})"
+                )
+        roles[stage] = tuple(names)
+    return roles
 
 
 def _allowlist(value: object, where: str) -> tuple[str, ...]:

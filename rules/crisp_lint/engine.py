@@ -23,6 +23,10 @@ from crisp_lint.selection import is_selected
 
 DEFAULT_PHASE = LIFECYCLE[0]
 NOT_SELECTED = "not selected"  # why a rule did not run, in Report.skipped
+NOT_A_PROJECT = "not a CRISP-ML project (run `crisp-ml adopt`)"  # ditto, for phase rules
+# What makes a repository a CRISP-ML project (any one is enough): see has_crisp_ml_layer.
+SUCCESS_CRITERIA = f"{LIFECYCLE[0].folder}/success-criteria.yaml"
+CHECKLIST = "CHECKLIST.md"
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class Report:
     rules: Mapping[str, Rule]  # every known rule, for reporters that describe them
     ran: tuple[str, ...]  # codes of the rules that ran, in order
     skipped: Mapping[str, str] = field(default_factory=dict)  # code -> why it did not run
+    adopted: bool = True  # False: no CRISP-ML layer, the phase rules were skipped (GEN006)
 
     @property
     def has_errors(self) -> bool:
@@ -94,7 +99,11 @@ def lint(
         )
     budget = options.time_budget if options.time_budget is not None else config.time_budget
     deadline = time.monotonic() + budget if budget > 0 else None
-    from crisp_lint.engine_rules import COLLECTORS, OUT_OF_TIME
+    from crisp_lint.engine_rules import COLLECTORS, NOT_ADOPTED, OUT_OF_TIME
+
+    # GEN006 judges whether there is a CRISP-ML layer at all; ignoring it (or a rule set
+    # without it) judges the phases whatever the repository holds.
+    adopted = not is_selected_code(NOT_ADOPTED, selected) or has_crisp_ml_layer(repo)
 
     ran: list[str] = []
     skipped: dict[str, str] = {}
@@ -108,6 +117,9 @@ def lint(
         ):
             cut_short.append(rule.code)
             skipped[rule.code] = f"the time budget of {budget:g} s ran out"
+            continue
+        if not adopted and rule.phase is not Phase.GENERAL:
+            skipped[rule.code] = NOT_A_PROJECT
             continue
         severity = grade(rule, phase, strict=strict, all_phases=options.all_phases)
         if severity is None:
@@ -125,6 +137,8 @@ def lint(
             findings.append(
                 Finding(_printable(path), problem.line, rule.code, message, rule.phase, severity)
             )
+    if not adopted:
+        findings.append(_not_adopted(rules[NOT_ADOPTED]))
     if cut_short and OUT_OF_TIME in rules:
         findings.append(_out_of_time(rules[OUT_OF_TIME], cut_short, budget, repo))
     findings.sort(key=lambda f: f.sort_key)
@@ -138,6 +152,36 @@ def lint(
         rules=rules,
         ran=tuple(ran),
         skipped=skipped,
+        adopted=adopted,
+    )
+
+
+def has_crisp_ml_layer(repo: RepoView) -> bool:
+    """Whether ``repo`` has adopted CRISP-ML: any one of a phase checklist
+    (``phases/NN-<phase>/CHECKLIST.md``), the success criteria of phase 1, or a ``phase``
+    declared in [tool.crisp-lint]. A few stat calls: nothing is listed or parsed."""
+    if repo.config.phase is not None:
+        return True
+    return repo.is_file(SUCCESS_CRITERIA) or any(
+        repo.is_file(f"{phase.folder}/{CHECKLIST}") for phase in LIFECYCLE
+    )
+
+
+def is_selected_code(code: str, selected: list[Rule]) -> bool:
+    return any(rule.code == code for rule in selected)
+
+
+def _not_adopted(rule: Rule) -> Finding:
+    return Finding(
+        ".",
+        None,
+        rule.code,
+        "not a CRISP-ML project: no phases/ folder with checklists, no"
+        f" {SUCCESS_CRITERIA} and no `phase` in [tool.crisp-lint]; run `crisp-ml adopt` to"
+        " add the CRISP-ML layer (phase folders, checklists, success criteria) without"
+        " touching your files",
+        rule.phase,
+        rule.severity,
     )
 
 

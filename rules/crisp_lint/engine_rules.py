@@ -1,5 +1,6 @@
-"""The engine's own general rules: input that could not be read, rules that crashed, and
-ignores without a reason. GEN001-GEN009 are reserved for this module.
+"""The engine's own general rules: input that could not be read, rules that crashed,
+ignores without a reason, a spent time budget, and a repository with no CRISP-ML layer.
+GEN001-GEN009 are reserved for this module.
 
 GEN001-GEN003 report what the run recorded while the other rules read the repository, so
 the engine runs them last (``COLLECTORS``).
@@ -15,6 +16,7 @@ from crisp_lint.repo import MALFORMED, UNREADABLE, RepoView
 INTERNAL_ERROR = "GEN003"
 IGNORE_WITHOUT_REASON = "GEN004"
 OUT_OF_TIME = "GEN005"
+NOT_ADOPTED = "GEN006"
 COLLECTORS = (UNREADABLE, MALFORMED, INTERNAL_ERROR)
 
 
@@ -110,4 +112,27 @@ def ignore_without_reason(repo: RepoView) -> Iterator[Problem]:
 )
 def out_of_time(repo: RepoView) -> Iterator[Problem]:
     """The engine itself reports a spent budget (crisp_lint.engine); nothing to collect."""
+    return iter(())
+
+
+@rule(
+    NOT_ADOPTED,
+    Phase.GENERAL,
+    "Not a CRISP-ML project: the repository has no CRISP-ML layer",
+    rationale=(
+        "The phase rules judge a CRISP-ML layer: the phase folders with their checklists, the"
+        " success criteria of phase 1 and the current phase. A repository with none of them"
+        " (no phases/NN-<phase>/CHECKLIST.md, no phases/01-business-understanding/"
+        "success-criteria.yaml and no `phase` in [tool.crisp-lint]) has not adopted CRISP-ML"
+        " yet: listing every file of the layer as missing would bury the one thing to do. The"
+        " phase rules are then skipped and this single finding says how to adopt it; the"
+        " general rules (secrets, data in git) still run."
+    ),
+    fix=(
+        "Run `crisp-ml adopt` to add the CRISP-ML layer (phase folders, checklists, success"
+        " criteria, [tool.crisp-lint]) without touching your files."
+    ),
+)
+def not_adopted(repo: RepoView) -> Iterator[Problem]:
+    """The engine reports it when it skips the phase rules (crisp_lint.engine)."""
     return iter(())

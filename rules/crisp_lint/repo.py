@@ -257,6 +257,7 @@ class RepoView:
     def _dvc_outputs(self) -> tuple[str, ...]:
         """Every output DVC caches: stage outputs of dvc.yaml and the outs of *.dvc files."""
         outputs: set[str] = set(_stage_outputs(self.dvc_yaml() or {}, ""))
+        outputs.update(_artifact_paths(self.dvc_yaml() or {}))
         if self._git_files is not None:
             for rel in self._git_files[0]:
                 if rel.endswith(".dvc"):
@@ -265,6 +266,29 @@ class RepoView:
             _ = self._listing  # the walk collects the *.dvc files it meets
             outputs.update(self._walked_dvc_outputs)
         return tuple(sorted(outputs))
+
+    def dvc_file_outputs(self) -> list[str]:
+        """What ``.dvc`` files track (``dvc add``, ``dvc import``), repository-relative."""
+        return sorted(
+            {
+                out
+                for rel in self.files()
+                if rel.endswith(".dvc")
+                for out in self._dvc_file_outputs(rel)
+            }
+        )
+
+    def makefile_targets(self) -> frozenset[str]:
+        """The targets the root Makefile defines (``name:`` at the start of a line)."""
+        return self._makefile_targets
+
+    @cached_property
+    def _makefile_targets(self) -> frozenset[str]:
+        text = self.text("Makefile") if self.is_file("Makefile") else None
+        found = re.findall(
+            r"^([A-Za-z0-9_.%/-]+(?:[ \t]+[A-Za-z0-9_.%/-]+)*)[ \t]*::?(?!=)", text or "", re.M
+        )
+        return frozenset(name for names in found for name in names.split())
 
     def _dvc_file_outputs(self, rel: str) -> Iterator[str]:
         data = self.yaml(rel)
@@ -524,6 +548,15 @@ def _stage_outputs(dvc_yaml: dict[str, Any], folder: str) -> Iterator[str]:
                 path, cached = _output_entry(entry)
                 if path is not None and cached and "${" not in path:
                     yield _join(_join(folder, wdir), path)
+
+
+def _artifact_paths(dvc_yaml: dict[str, Any]) -> Iterator[str]:
+    """Paths dvc.yaml's top-level ``artifacts:`` declare (``{name: {path: ...}}``)."""
+    artifacts = dvc_yaml.get("artifacts")
+    for body in artifacts.values() if isinstance(artifacts, dict) else ():
+        path = body.get("path") if isinstance(body, dict) else None
+        if isinstance(path, str) and "://" not in path and "${" not in path:
+            yield _join("", path)
 
 
 def _output_entry(entry: object) -> tuple[str | None, bool]:

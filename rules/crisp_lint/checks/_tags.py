@@ -28,8 +28,12 @@ def untagged_version(repo: RepoView, kind: str, path: str) -> Iterator[Problem]:
     if subjects is None:
         return  # not a git work tree
     if not any(version in subject.split() for subject in subjects.splitlines()):
+        how = (
+            "run `make tags`"
+            if "tags" in repo.makefile_targets()
+            else f"tag it (`git tag -a {kind}-vN -m '{path} {version}'`)"
+        )
         yield Problem(
             LOCK_FILE,
-            f"{path} version {version} has no `{kind}-vN` tag: run `make tags` and"
-            " `git push --tags`",
+            f"{path} version {version} has no `{kind}-vN` tag: {how} and `git push --tags`",
         )

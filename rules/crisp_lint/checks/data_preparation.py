@@ -29,9 +29,11 @@ from crisp_lint.checks._markdown import sections
 from crisp_lint.checks._pipeline import (
     Stage,
     covers,
-    has_role,
+    no_stage,
     parameters,
+    pipeline_location,
     pipeline_unusable,
+    plays,
     stages,
     stages_named,
 )
@@ -105,7 +107,9 @@ def prepared_dataset(repo: RepoView) -> Iterator[Problem]:
         return  # GEN001 or GEN002 says why
     prepare = stages_named(repo, "prepare")
     if not prepare:
-        yield Problem("dvc.yaml", "no `prepare` stage writes the prepared data set")
+        yield Problem(
+            pipeline_location(repo), no_stage(repo, "prepare", "writes the prepared data set")
+        )
     elif not any(stage.outs for stage in prepare):
         yield Problem("dvc.yaml", "the prepare stage declares no `outs`")
 
@@ -124,20 +128,25 @@ def split_seed(repo: RepoView) -> Iterator[Problem]:
         return  # GEN001 or GEN002 says why
     split = stages_named(repo, "split")
     if not split:
-        yield Problem("dvc.yaml", "no `split` stage")
+        yield Problem(pipeline_location(repo), no_stage(repo, "split"))
         return
     params = parameters(repo)
     if params is None:
         return  # params.yaml unreadable: GEN001 or GEN002 says why
-    section = params.get("split")
-    seed = section.get("seed") if isinstance(section, dict) else None
+    # The seed the split stage lists (a split inside prepare may call it `prepare.seed`),
+    # else the template's `split.seed`.
+    listed = [p for stage in split for p in stage.params if "seed" in p.lower() and ":" not in p]
+    key = listed[0] if listed else "split.seed"
+    seed = _dotted(params, key)
     if not isinstance(seed, int) or isinstance(seed, bool):
         yield Problem(
-            "params.yaml",
-            f"`split.seed` must be a fixed integer, got {seed!r}",
-            line_of_key(repo, "params.yaml", "split", "seed"),
+            "params.yaml" if repo.exists("params.yaml") else pipeline_location(repo),
+            f"`{key}` must be a fixed integer, got {seed!r}",
+            line_of_key(repo, "params.yaml", *key.split(".")),
         )
-    elif not any(p in ("split", "split.seed") for stage in split for p in stage.params):
+    elif not listed and not any(
+        p in ("split", "split.seed") for stage in split for p in stage.params
+    ):
         yield Problem(
             "dvc.yaml",
             "the split stage does not list `split.seed` under `params`: changing the seed"
@@ -171,13 +180,10 @@ def split_indices_output(repo: RepoView) -> Iterator[Problem]:
 def no_test_leakage(repo: RepoView) -> Iterator[Problem]:
     all_stages = stages(repo)
     split_outputs = [
-        out
-        for stage in all_stages.values()
-        if has_role(stage.name, "split")
-        for out in stage.writes
+        out for stage in all_stages.values() if plays(repo, stage, "split") for out in stage.writes
     ]
     for stage in all_stages.values():
-        if has_role(stage.name, "split", *EVALUATION_ROLES):
+        if plays(repo, stage, "split", *EVALUATION_ROLES):
             continue
         for dep in stage.deps:
             output = next((o for o in split_outputs if covers(o, dep) or covers(dep, o)), None)
@@ -186,6 +192,14 @@ def no_test_leakage(repo: RepoView) -> Iterator[Problem]:
             problem = _leak(repo, stage, dep)
             if problem:
                 yield Problem("dvc.yaml", f"stage `{stage.name}` {problem}")
+
+
+def _dotted(params: dict[str, object], key: str) -> object:
+    """The value of a dotted params.yaml key (``split.seed``), or None."""
+    value: object = params
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def _leak(repo: RepoView, stage: Stage, dep: str) -> str | None:

@@ -9,7 +9,14 @@ from crisp_lint.checks._checklist_rules import register_checklist_rules
 from crisp_lint.checks._documents import PLACEHOLDER, document_rule
 from crisp_lint.checks._dvcconfig import parse_dvc_config, remote_name
 from crisp_lint.checks._locate import line_of_key
-from crisp_lint.checks._pipeline import covers, pipeline_unusable, stages_named
+from crisp_lint.checks._pipeline import (
+    covers,
+    no_stage,
+    pipeline_location,
+    pipeline_unusable,
+    stages_named,
+    top_level,
+)
 from crisp_lint.checks._tags import GIT_HISTORY, untagged_version
 from crisp_lint.model import Phase, Problem, rule
 from crisp_lint.workflow import cite
@@ -105,9 +112,14 @@ def _blank(value: Any) -> bool:
 
 
 def raw_data_paths(repo: RepoView) -> list[str]:
-    """Where the raw data lives: the ingest stage's outputs, or ``data/raw``."""
+    """Where the raw data lives: the ingest stage's outputs; else what ``.dvc`` files track
+    (``dvc add``, ``dvc import``) or dvc.yaml's top-level ``artifacts:`` declare under
+    ``data/``; else ``data/raw``."""
     outs = [out for stage in stages_named(repo, "ingest") for out in stage.outs]
-    return outs or [RAW_DATA]
+    if outs:
+        return outs
+    declared = [*repo.dvc_file_outputs(), *top_level(repo, "artifacts")]
+    return [path for path in declared if path.startswith("data/")] or [RAW_DATA]
 
 
 @rule(
@@ -124,7 +136,7 @@ def raw_data_in_dvc(repo: RepoView) -> Iterator[Problem]:
     managed = [path for path in raw_paths if repo.is_dvc_managed(path)]
     if not managed:
         yield Problem(
-            "dvc.yaml" if repo.exists("dvc.yaml") else ".",
+            pipeline_location(repo),
             f"the raw data ({', '.join(raw_paths)}) is not a DVC output: make it the ingest"
             " stage's `outs` or `dvc add` it",
         )
@@ -148,7 +160,9 @@ def data_quality_report(repo: RepoView) -> Iterator[Problem]:
         return  # GEN001 or GEN002 says why
     validate = stages_named(repo, "validate")
     if not validate:
-        yield Problem("dvc.yaml", "no `validate` stage checks the raw data's quality")
+        yield Problem(
+            pipeline_location(repo), no_stage(repo, "validate", "checks the raw data's quality")
+        )
         return
     writes = [path for stage in validate for path in stage.writes]
     if not any(covers(QUALITY_REPORTS, path) for path in writes):

@@ -11,7 +11,15 @@ from crisp_lint.checks._checklist_rules import register_checklist_rules
 from crisp_lint.checks._documents import document_rule
 from crisp_lint.checks._locate import line_of_key
 from crisp_lint.checks._markdown import tables
-from crisp_lint.checks._pipeline import parameters, pipeline_unusable, stages_named
+from crisp_lint.checks._pipeline import (
+    no_stage,
+    parameters,
+    pipeline_location,
+    pipeline_unusable,
+    repro,
+    stages_named,
+    top_level,
+)
 from crisp_lint.checks.business_understanding import SUCCESS_CRITERIA, success_criteria
 from crisp_lint.model import Phase, Problem, rule
 from crisp_lint.repo import PLACEHOLDER
@@ -89,12 +97,14 @@ def evaluation_gates_on_success_metric(repo: RepoView) -> Iterator[Problem]:
         return  # GEN001 or GEN002 says why
     evaluate = stages_named(repo, "evaluate")
     if not evaluate:
-        yield Problem("dvc.yaml", "no `evaluate` stage")
+        yield Problem(pipeline_location(repo), no_stage(repo, "evaluate"))
         return
     yield from _success_criteria_reference(repo, "evaluate")
     if not any(SUCCESS_CRITERIA in stage.deps for stage in evaluate):
         yield Problem("dvc.yaml", f"the evaluate stage does not depend on {SUCCESS_CRITERIA}")
+    # DVC's top-level `metrics:` count as the evaluation's too.
     metric_files = [path for stage in evaluate for path in stage.metrics]
+    metric_files += top_level(repo, "metrics")
     if not metric_files:
         yield Problem("dvc.yaml", "the evaluate stage declares no `metrics:`")
         return
@@ -149,7 +159,7 @@ def evaluation_reports(repo: RepoView) -> Iterator[Problem]:
 )
 def gate_recorded(repo: RepoView) -> Iterator[Problem]:
     if not repo.exists(GATE):
-        yield Problem(GATE, "not found: run `dvc repro evaluate` or `dvc pull`")
+        yield Problem(GATE, f"not found: run {repro(repo, 'evaluate', pull=True)}")
         return
     gate = repo.json(GATE)
     if repo.could_not_read(GATE):
@@ -164,13 +174,13 @@ def gate_recorded(repo: RepoView) -> Iterator[Problem]:
         yield Problem(
             GATE,
             f"gated on {gate.get('metric')!r}, not the success metric {criteria['metric']}:"
-            " re-run `dvc repro evaluate`",
+            f" re-run {repro(repo, 'evaluate')}",
         )
     if gate.get("minimum") is not None and gate.get("minimum") != criteria["minimum"]:
         yield Problem(
             GATE,
             f"gated on minimum {gate.get('minimum')}, not {criteria['minimum']} from"
-            f" {SUCCESS_CRITERIA}: re-run `dvc repro evaluate`",
+            f" {SUCCESS_CRITERIA}: re-run {repro(repo, 'evaluate')}",
         )
 
 

@@ -13,6 +13,8 @@ from crisp_lint.checks._locate import line_of_key
 from crisp_lint.checks._pipeline import (
     LOCK_FILE,
     locked_stage_names,
+    no_stage,
+    pipeline_location,
     pipeline_unusable,
     stages,
     stages_named,
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from crisp_lint.repo import RepoView
 
 PHASE = Phase.MODELLING
+TRACKERS = ("mlflow", "dvclive")  # experiment trackers a train stage may log to
 FOLDER = PHASE.folder
 QUALITY_MEASURE = f"{FOLDER}/quality-measure.md"
 _RELATIVE_SQLITE = re.compile(r"^sqlite:///(?!/)")
@@ -87,7 +90,7 @@ def baseline_stage(repo: RepoView) -> Iterator[Problem]:
         return  # GEN001 or GEN002 says why
     baseline = stages_named(repo, "baseline")
     if not baseline:
-        yield Problem("dvc.yaml", "no `baseline` stage")
+        yield Problem(pipeline_location(repo), no_stage(repo, "baseline"))
     elif not any(stage.metrics or stage.outs for stage in baseline):
         yield Problem("dvc.yaml", "the baseline stage declares no metrics or outputs")
 
@@ -95,18 +98,19 @@ def baseline_stage(repo: RepoView) -> Iterator[Problem]:
 @rule(
     "MO006",
     PHASE,
-    "Training does not log to MLflow",
+    "Training logs to no experiment tracker (MLflow or DVCLive)",
     rationale=f"{cite('5.1', '5.5')}. Every trial is documented in MLflow: parameters,"
-    " metrics, the model, the git commit and the data version.",
-    fix="make the train stage's module import mlflow (directly or through the project's"
-    " tracking helper) and log the run",
+    " metrics, the model, the git commit and the data version. DVCLive, DVC's own tracker,"
+    " counts as well.",
+    fix="make the train stage's module import mlflow or dvclive (directly or through the"
+    " project's tracking helper) and log the run",
 )
 def training_logs_to_mlflow(repo: RepoView) -> Iterator[Problem]:
     if pipeline_unusable(repo):
         return  # GEN001 or GEN002 says why
     train = stages_named(repo, "train")
     if not train:
-        yield Problem("dvc.yaml", "no `train` stage")
+        yield Problem(pipeline_location(repo), no_stage(repo, "train"))
         return
     for stage in train:
         scripts = stage_scripts(repo, stage)
@@ -116,9 +120,12 @@ def training_logs_to_mlflow(repo: RepoView) -> Iterator[Problem]:
                 f"cannot find the Python file stage `{stage.name}` runs (`{stage.cmd}`):"
                 " use `python -m package.module` or `python path/to/script.py`",
             )
-        elif not any(uses_module(repo, script, "mlflow") for script in scripts):
+        elif not any(
+            uses_module(repo, script, tracker) for script in scripts for tracker in TRACKERS
+        ):
             yield Problem(
-                scripts[0], f"stage `{stage.name}` runs this file, which never uses mlflow"
+                scripts[0],
+                f"stage `{stage.name}` runs this file, which never uses mlflow or dvclive",
             )
 
 
@@ -187,9 +194,10 @@ def results_from_committed_code(repo: RepoView) -> Iterator[Problem]:
         if not isinstance(state, str) or state == CLEAN:
             continue  # unreadable (GEN001/GEN002 say why), or written before git_state
         why = UNTRACEABLE.get(state, f"the model was trained from code in git state {state!r}")
+        train = stages_named(repo, "train")
+        rerun = f"`dvc repro --force {train[0].name.split('@', 1)[0]}`" if train else "re-train"
         yield Problem(
             path,
-            f"{why} (git_state `{state}`); commit, then `dvc repro --force train` and commit"
-            " the new results",
+            f"{why} (git_state `{state}`); commit, then {rerun} and commit the new results",
             line_of_key(repo, path, "git_state"),
         )

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 from crisp_lint.checks._checklist_rules import register_checklist_rules
 from crisp_lint.checks._documents import document_rule
 from crisp_lint.checks._locate import line_of_key
-from crisp_lint.checks._pipeline import parameters, pipeline_unusable, stages_named
+from crisp_lint.checks._pipeline import (
+    no_stage,
+    parameters,
+    pipeline_location,
+    pipeline_unusable,
+    stages_named,
+)
 from crisp_lint.checks.business_understanding import SUCCESS_CRITERIA, success_criteria
 from crisp_lint.model import Phase, Problem, rule
 from crisp_lint.workflow import cite
@@ -85,7 +91,7 @@ def monitoring_stage(repo: RepoView) -> Iterator[Problem]:
         return  # GEN001 or GEN002 says why
     monitor = stages_named(repo, "monitor")
     if not monitor:
-        yield Problem("dvc.yaml", "no `monitor` stage")
+        yield Problem(pipeline_location(repo), no_stage(repo, "monitor"))
         return
     writes = [path for stage in monitor for path in stage.writes]
     if not any(path.endswith((".html", ".htm")) for path in writes):

@@ -42,6 +42,12 @@ def summary(report: Report) -> str:
     infos = report.count(Severity.INFO)
     if not report.ran:
         return _nothing_ran(report, phase)
+    if not report.adopted:
+        total = len(report.findings)
+        return (
+            f"Not a CRISP-ML project: the phase rules did not run; {total}"
+            f" {_plural(total, 'finding')} (GEN006 says how to adopt it)."
+        )
     if not report.findings:
         return f"All checks passed in phase {phase}."
     counts = [f"{errors} {_plural(errors, 'error')}", f"{warnings} {_plural(warnings, 'warning')}"]

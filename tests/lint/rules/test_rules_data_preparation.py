@@ -134,11 +134,22 @@ def test_a_stage_whose_code_cannot_be_found_is_reported_as_undecidable(
 
 def test_a_dataset_version_without_a_dataset_tag_is_reported(project: Project) -> None:
     project.git("tag", "--delete", "dataset-v1")
+    project.write("Makefile", "repro:\n\tdvc repro\n\ntags: repro\n\t./tag-data\n")
     assert project.messages("DP006") == [
         f"data/prepared version {DATASET_VERSION} has no `dataset-vN` tag: run `make tags` and"
         " `git push --tags`"
     ]
     assert REGISTRY["DP006"].needs == "git-history"
+
+
+def test_tag_advice_names_make_tags_only_when_the_makefile_has_that_target(
+    project: Project,
+) -> None:
+    project.git("tag", "--delete", "dataset-v1")
+    project.write("Makefile", "tagsoup := 1\nrepro:\n\tdvc repro\n")
+    (message,) = project.messages("DP006")
+    assert "make tags" not in message
+    assert f"tag it (`git tag -a dataset-vN -m 'data/prepared {DATASET_VERSION}'`)" in message
 
 
 def test_stage_paths_are_read_relative_to_the_stage_wdir(project: Project) -> None:

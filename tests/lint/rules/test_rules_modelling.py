@@ -44,8 +44,16 @@ def test_a_baseline_stage_that_writes_nothing_is_reported(project: Project) -> N
 
 def test_training_code_that_never_uses_mlflow_is_reported(project: Project) -> None:
     project.write("src/iris/tracking.py", "import json\n")
-    assert project.messages("MO006") == ["stage `train` runs this file, which never uses mlflow"]
+    assert project.messages("MO006") == [
+        "stage `train` runs this file, which never uses mlflow or dvclive"
+    ]
     assert project.problems("MO006")[0].path == "src/iris/train.py"
+
+
+def test_training_that_logs_to_dvclive_passes(project: Project) -> None:
+    project.write("src/iris/tracking.py", "import json\n")
+    project.write("src/iris/train.py", "from dvclive import Live\n")
+    assert project.problems("MO006") == []
 
 
 def test_training_that_imports_mlflow_directly_passes(project: Project) -> None:
