@@ -248,3 +248,9 @@ def test_roles_come_from_the_mapping_then_names_then_behaviour(dvc_repo: Path) -
         "evaluation": ("monitor",),
     }
     load_registry()  # the registry loads with the new rules
+
+
+def test_no_rule_advises_a_file_only_crisp_ml_itself_has() -> None:
+    """docs/architecture.md is crisp-ml's, not a linted repository's."""
+    rules = load_registry().values()
+    assert [r.code for r in rules if "docs/architecture.md" in r.fix + r.rationale] == []

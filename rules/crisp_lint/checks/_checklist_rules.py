@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from crisp_lint.checklist import HEADER, Checklist, ChecklistRow, split_cells
+from crisp_lint.checklist import HEADER, HEADER_LINE, Checklist, ChecklistRow, split_cells
 from crisp_lint.checks._tags import GIT_HISTORY
 from crisp_lint.model import Phase, Problem, rule
 from crisp_lint.workflow import PHASE_TITLES, steps_of
@@ -381,8 +381,7 @@ def register_checklist_rules(phase: Phase) -> None:
         phase,
         f"{title} checklist is missing or malformed",
         rationale=f"{cited}. Its table must parse exactly to be checked at all.",
-        fix=f"restore {path} with the table header of docs/architecture.md and fix the"
-        " reported line",
+        fix=f"restore {path} with the table header `{HEADER_LINE}` and fix the reported line",
     )(lambda repo: _structure(repo, phase))
     rule(
         f"{phase.prefix}102",

@@ -239,7 +239,8 @@ def _declared_subsets(repo: RepoView, stage: Stage) -> set[str] | None:
     "Prepared dataset version not tagged `dataset`",
     rationale=f"{cite('4.8')}. The tag names the exact dataset the models were trained and"
     " evaluated on.",
-    fix="commit dvc.lock, run `make tags` (tags dataset-vN and pushes the data) and"
+    fix="commit dvc.lock, run `make tags` where the Makefile has it (a generated project's"
+    " tags dataset-vN and pushes the data; elsewhere `git tag -a dataset-vN`) and"
     " `git push --tags`",
     needs=GIT_HISTORY,
 )

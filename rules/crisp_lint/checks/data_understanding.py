@@ -204,7 +204,8 @@ def default_remote(repo: RepoView) -> Iterator[Problem]:
     "Raw data version not tagged `raw`",
     rationale=f"{cite('3.5')}. The tag names the exact raw tables every later result was"
     " built from, so anyone can get them back.",
-    fix="commit dvc.lock, run `make tags` (tags raw-vN and pushes the data) and `git push --tags`",
+    fix="commit dvc.lock, run `make tags` where the Makefile has it (a generated project's"
+    " tags raw-vN and pushes the data; elsewhere `git tag -a raw-vN`) and `git push --tags`",
     needs=GIT_HISTORY,
 )
 def raw_version_tagged(repo: RepoView) -> Iterator[Problem]:
