@@ -324,11 +324,15 @@ def test_an_unchanged_rerun_rewrites_no_committed_output(generated: Generated) -
 
 
 def test_mlflow_holds_train_and_evaluate_runs_tied_to_code_and_data(
-    generated: Generated,
+    generated: Generated, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import mlflow
 
-    mlflow.set_tracking_uri(f"sqlite:///{generated.root / 'mlflow.db'}")
+    # set_tracking_uri also exports MLFLOW_TRACKING_URI; monkeypatch takes it back afterwards,
+    # so no later test's subprocess inherits this project's store.
+    store = f"sqlite:///{generated.root / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    mlflow.set_tracking_uri(store)
     experiment = yaml.safe_load((generated.root / "params.yaml").read_text())["mlflow"]
     runs = mlflow.search_runs(experiment_names=[experiment["experiment"]], output_format="list")
     # Newest first, so the earliest run of each stage is the one left in the mapping.

@@ -114,7 +114,9 @@ def at_floors(render, wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory
     bin_dir = scratch / "bin"
     bin_dir.mkdir()
     (bin_dir / "python3").symlink_to(Path(sys.executable).resolve())
-    env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    # A user's shell: no tracking URI another test's MLflow client left in os.environ.
+    leaked = {"VIRTUAL_ENV", "PYTHONPATH", "MLFLOW_TRACKING_URI"}
+    env = {key: value for key, value in os.environ.items() if key not in leaked}
     env |= IDENTITY | {
         "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
         "PIP_CONSTRAINT": " ".join([*configured_constraints(env), str(constraints)]),
