@@ -254,3 +254,20 @@ def test_no_rule_advises_a_file_only_crisp_ml_itself_has() -> None:
     """docs/architecture.md is crisp-ml's, not a linted repository's."""
     rules = load_registry().values()
     assert [r.code for r in rules if "docs/architecture.md" in r.fix + r.rationale] == []
+
+
+def test_a_seed_read_from_another_params_file_is_found(dvc_repo: Path) -> None:
+    pipeline = yaml.safe_load(yaml.safe_dump(DVC_PIPELINE))
+    pipeline["stages"]["featurize"]["params"] = [{"conf/split.yaml": ["seed"]}]
+    (dvc_repo / "dvc.yaml").write_text(yaml.safe_dump(pipeline), encoding="utf-8")
+    (dvc_repo / "conf").mkdir()
+    (dvc_repo / "conf" / "split.yaml").write_text("seed: 7\n", encoding="utf-8")
+    assert [m for code, _, m in findings(dvc_repo) if code == "DP003"] == []
+    (dvc_repo / "conf" / "split.yaml").write_text("seed: random\n", encoding="utf-8")
+    assert [f for f in findings(dvc_repo) if f[0] == "DP003"] == [
+        (
+            "DP003",
+            "conf/split.yaml",
+            "`seed` must be a fixed integer, got 'random' in conf/split.yaml",
+        )
+    ]

@@ -135,14 +135,20 @@ def split_seed(repo: RepoView) -> Iterator[Problem]:
         return  # params.yaml unreadable: GEN001 or GEN002 says why
     # The seed the split stage lists (a split inside prepare may call it `prepare.seed`),
     # else the template's `split.seed`.
-    listed = [p for stage in split for p in stage.params if "seed" in p.lower() and ":" not in p]
-    key = listed[0] if listed else "split.seed"
-    seed = _dotted(params, key)
+    # The seed the split stage lists (a split inside prepare may call it `prepare.seed`,
+    # or read it from another file: `file:key`), else the template's `split.seed`.
+    listed = [p for stage in split for p in stage.params if "seed" in p.lower()]
+    file, _, key = listed[0].rpartition(":") if listed else ("", "", "split.seed")
+    source = file or "params.yaml"
+    document = params if not file else repo.yaml(file)
+    if file and repo.could_not_read(file):
+        return  # GEN001 or GEN002 says why
+    seed = _dotted(document if isinstance(document, dict) else {}, key)
     if not isinstance(seed, int) or isinstance(seed, bool):
         yield Problem(
-            "params.yaml" if repo.exists("params.yaml") else pipeline_location(repo),
-            f"`{key}` must be a fixed integer, got {seed!r}",
-            line_of_key(repo, "params.yaml", *key.split(".")),
+            source if repo.exists(source) else pipeline_location(repo),
+            f"`{key}` must be a fixed integer, got {seed!r}" + (f" in {file}" if file else ""),
+            line_of_key(repo, source, *key.split(".")),
         )
     elif not listed and not any(
         p in ("split", "split.seed") for stage in split for p in stage.params

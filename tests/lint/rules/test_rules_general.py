@@ -187,3 +187,29 @@ def test_an_answers_file_naming_an_impossible_path_is_skipped(project: Project) 
 
 def test_template_drift_is_a_warning_not_an_error() -> None:
     assert REGISTRY["GEN016"].severity is Severity.WARNING
+
+
+def test_a_project_with_its_crisp_ml_layer_is_judged_phase_by_phase(project: Project) -> None:
+    from crisp_lint.config import load_config
+    from crisp_lint.engine import lint
+    from crisp_lint.repo import RepoView
+
+    report = lint(RepoView(project.root, load_config(project.root)))
+    assert report.adopted and "GEN006" not in {f.code for f in report.findings}
+
+
+def test_a_project_stripped_of_its_crisp_ml_layer_gets_only_gen006(project: Project) -> None:
+    import shutil
+
+    from crisp_lint.config import load_config
+    from crisp_lint.engine import lint
+    from crisp_lint.repo import RepoView
+
+    shutil.rmtree(project.root / "phases")
+    project.replace("pyproject.toml", 'phase = "monitoring"\n', "")
+    report = lint(RepoView(project.root, load_config(project.root)))
+    assert not report.adopted
+    assert [(f.code, f.path, f.severity) for f in report.findings] == [
+        ("GEN006", ".", Severity.ERROR)
+    ]
+    assert REGISTRY["GEN006"].phase.value == "general"
