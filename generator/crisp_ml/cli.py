@@ -8,6 +8,7 @@ import click
 
 # name -> "module:attribute" of a click command
 SUBCOMMANDS = {
+    "adopt": "crisp_ml.adopt:adopt",
     "new": "crisp_ml.new:new",
     "update": "crisp_ml.update:update",
     "check-update": "crisp_ml.check_update:check_update",
