@@ -24,6 +24,8 @@ from typing import Any, NoReturn
 import click
 import yaml
 
+from crisp_lint.checks._pipeline import roles_by_name
+
 from .git import GitError, run_git
 from .template_source import default_template
 
@@ -50,29 +52,6 @@ REGRESSION = {"rmse", "mae", "r2"}
 # neighbour would be wrong, so it is written into success-criteria.yaml after rendering.
 TEMPLATE_METRICS = set(KNOWN_METRICS) - {"f1"}
 
-# Stage name -> lifecycle role: exact names, then prefixes (the `*` variants).
-EXACT_ROLES = {
-    "ingest": "ingest",
-    "download": "ingest",
-    "get_data": "ingest",
-    "load_data": "ingest",
-    "check_data": "validate",
-    "prepare": "prepare",
-    "featurize": "prepare",
-    "preprocess": "prepare",
-    "baseline": "baseline",
-    "fit": "train",
-    "eval": "evaluate",
-    "test_model": "evaluate",
-}
-PREFIX_ROLES = (
-    ("validat", "validate"),
-    ("process", "prepare"),
-    ("split", "split"),
-    ("train", "train"),
-    ("evaluat", "evaluate"),
-    ("monitor", "monitor"),
-)
 CCDS_LAYOUT = ("data/raw", "models", "notebooks")
 LICENSES = {
     "mit": "MIT",
@@ -87,14 +66,12 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 def stage_role(name: str) -> str | None:
-    """The lifecycle role a stage plays, judged by its name; None when it cannot tell."""
-    key = name.lower().replace("-", "_")
-    if key in EXACT_ROLES:
-        return EXACT_ROLES[key]
-    for prefix, role in PREFIX_ROLES:
-        if key.startswith(prefix):
-            return role
-    return None
+    """The lifecycle role a stage plays, judged by its name; None when it cannot tell.
+
+    The same vocabulary crisp-lint reads stage names with, so adoption and lint agree.
+    """
+    roles = roles_by_name(name.lower())
+    return roles[0] if roles else None
 
 
 @dataclass

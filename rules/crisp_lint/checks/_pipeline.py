@@ -116,10 +116,7 @@ def stage_roles(repo: RepoView, stage: Stage) -> tuple[str, ...]:
     declared = repo.config.stage_roles.get(stage.name) or repo.config.stage_roles.get(base)
     if declared:
         return declared
-    # A whole name first: `train_test_split` splits, it does not train.
-    roles = [role for role, names in ROLE_NAMES.items() if base in names] or [
-        role for role, names in ROLE_NAMES.items() if has_role(base, *names)
-    ]
+    roles = list(roles_by_name(base))
     if not roles:
         if any(_is_model(path) for path in stage.outs):
             roles.append("train")
@@ -175,6 +172,18 @@ def repro(repo: RepoView, role: str, *, pull: bool = False) -> str:
     if repo.exists(PIPELINE_FILE):
         return f"the stage that writes it (no stage in dvc.yaml plays the {role} role)"
     return "the code that writes it"
+
+
+def roles_by_name(name: str) -> tuple[str, ...]:
+    """What a stage's name alone says of its role (ROLE_NAMES); ``crisp-ml adopt`` uses it too.
+
+    A whole name first: `train_test_split` splits, it does not train.
+    """
+    base = name.split("@", 1)[0]
+    return tuple(
+        [role for role, names in ROLE_NAMES.items() if base in names]
+        or [role for role, names in ROLE_NAMES.items() if has_role(base, *names)]
+    )
 
 
 def pipeline_location(repo: RepoView) -> str:
