@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import tomllib
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from template_rendering import snapshot_template
 
 from crisp_lint.config import load_config
 from crisp_lint.engine import Options, lint
@@ -30,6 +30,7 @@ from crisp_ml.adopt import stage_role
 from crisp_ml.cli import main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "crisp-ml tests",
     "GIT_AUTHOR_EMAIL": "tests@example.invalid",
@@ -56,13 +57,7 @@ def git(root: Path, *args: str) -> str:
 @pytest.fixture(scope="module")
 def template_src(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This checkout's questionnaire and template (working tree) as a tagged git repository."""
-    snapshot = tmp_path_factory.mktemp("template-src")
-    listed = git(REPO_ROOT, "ls-files", "-co", "--exclude-standard", "-z", "copier.yml", "template")
-    for name in filter(None, listed.split("\0")):
-        source = REPO_ROOT / name
-        if source.is_file():
-            (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, snapshot / name)
+    snapshot = snapshot_template(REPO_ROOT, tmp_path_factory.mktemp("template-src"))
     git(snapshot, "init", "-q", "-b", "main")
     git(snapshot, "add", "-A")
     git(snapshot, "commit", "-q", "-m", "template")
