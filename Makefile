@@ -43,8 +43,12 @@ test: setup
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
+# The generated pages first, then the site into build/site; --strict fails on a broken link
+# or anchor and on a page left out of mkdocs.yml's nav.
 docs: setup
 	$(BIN)/python -m crisp_lint.docs > docs/rules.md
+	$(BIN)/python -m crisp_ml.docs_questions docs/questions.md
+	$(BIN)/mkdocs build --strict --site-dir build/site
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
