@@ -1,3 +1,3 @@
 """crisp-ml: create and update CRISP-ML repositories from the Copier template."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,3 +1,3 @@
 """crisp-lint: the phase-by-phase QA checker for CRISP-ML repositories."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

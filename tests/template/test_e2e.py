@@ -179,8 +179,10 @@ def test_make_setup_installed_crisp_ml_by_name_from_pip_s_own_sources(
     generated: Generated, wheelhouse: Path
 ) -> None:
     pyproject = tomllib.loads((generated.root / "pyproject.toml").read_text(encoding="utf-8"))
-    dev = pyproject["project"]["optional-dependencies"]["dev"]
-    assert f"crisp-ml=={project_version()}" in dev, "pinned to the release that generated it"
+    dependencies = pyproject["project"]["dependencies"]
+    assert f"crisp-ml[runtime]=={project_version()}" in dependencies, (
+        "pinned to the release that generated it"
+    )
     installed = json.loads(generated.run("python", "-m", "pip", "list", "--format", "json"))
     versions = {package["name"].lower(): package["version"] for package in installed}
     assert versions["crisp-ml"] == project_version()

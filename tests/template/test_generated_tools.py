@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOL_TIMEOUT_SECONDS = 120
 RUFF_PIN = re.compile(r"ruff==(\d+\.\d+\.\d+)")
-CRISP_ML_PIN = re.compile(r"crisp-ml==(\d+\.\d+\.\d+)")
+CRISP_ML_PIN = re.compile(r"crisp-ml(?:\[runtime\])?==(\d+\.\d+\.\d+)")
 GITHUB = {"ci_provider": "github", "include_example": True}
 GITLAB = {"ci_provider": "gitlab", "include_example": True}
 GITLAB_S3_SERVER = {
@@ -242,11 +242,12 @@ def test_ci_uses_the_same_ruff_and_crisp_lint_as_the_hooks(
 
 
 def test_make_lint_uses_the_same_ruff_and_crisp_lint_as_the_hooks(github_project: Path) -> None:
-    """`make setup` installs the dev extra: crisp-ml by name, at this release."""
+    """`make setup` installs the project with its dev extra: crisp-ml by name, at this release."""
     pyproject = tomllib.loads((github_project / "pyproject.toml").read_text(encoding="utf-8"))
     dev = "\n".join(pyproject["project"]["optional-dependencies"]["dev"])
+    dependencies = "\n".join(pyproject["project"]["dependencies"])
     assert len(RUFF_PIN.findall(dev)) == 1
-    assert CRISP_ML_PIN.findall(dev) == [project_version()]
+    assert CRISP_ML_PIN.findall(dependencies) == [project_version()]
     assert "hatch" not in pyproject["tool"] or "metadata" not in pyproject["tool"]["hatch"]
     makefile = (github_project / "Makefile").read_text(encoding="utf-8")
     assert "-m ruff check" in makefile and "-m crisp_lint" in makefile

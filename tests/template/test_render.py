@@ -344,7 +344,7 @@ def test_files_follow_the_answers(case: tuple[dict[str, Any], Path]) -> None:
 
     strategy = (project / "phases/07-deployment/deployment-strategy.md").read_text()
     assert f"`deployment_strategy: {recorded['deployment_strategy']}`" in strategy
-    assert f"src/{package}/router.py" in strategy
+    assert "crisp_ml.runtime.router" in strategy
 
 
 @pytest.mark.parametrize(

@@ -82,7 +82,7 @@ def strategy_supported(repo: RepoView) -> Iterator[Problem]:
     rationale=f"{cite('7.2', '6.4')}. Retraining in CI may only promote a model the"
     " evaluation gate let through.",
     fix="give the promote/deploy job `needs: [evaluate]` (the job that runs the gate), or run"
-    " `python -m <package>.gate_check` as its first step",
+    " `python -m crisp_ml.runtime.gate_check` as its first step",
 )
 def promotion_behind_gate(repo: RepoView) -> Iterator[Problem]:
     all_jobs = jobs(repo)

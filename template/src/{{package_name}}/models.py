@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crisp_ml.runtime.config import ConfigError
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import (
     GradientBoostingClassifier,
@@ -20,8 +21,6 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-
-from .config import ConfigError
 
 ESTIMATORS: dict[str, dict[str, Any]] = {
     "classification": {

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from {{ package_name }}.config import METRIC_DIRECTIONS
-from {{ package_name }}.metrics import (
+from crisp_ml.runtime.config import METRIC_DIRECTIONS
+from crisp_ml.runtime.metrics import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
     compute_all,

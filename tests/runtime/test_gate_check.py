@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ package_name }}.gate_check import GO, INVALID, MISSING, NO_GO, main
+from crisp_ml.runtime.gate_check import GO, INVALID, MISSING, NO_GO, main
 
 GO_GATE = {
     "decision": "go",

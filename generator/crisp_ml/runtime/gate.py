@@ -16,7 +16,7 @@ estimates of model and baseline, both on the same rows: it asks whether the mode
 anything, and ``min_improvement`` is the margin to demand.
 
 The evaluate stage writes the result to ``reports/evaluation/gate.json``; CI's promotion
-step checks it with ``python -m <package>.gate_check``.
+step checks it with ``python -m crisp_ml.runtime.gate_check``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The monitor stage (CRISP-ML phase 8): drift, prediction quality and the retraining trigger.
 
-``python -m <package>.monitor`` (the DVC ``monitor`` stage) simulates a production batch, a
+``python -m crisp_ml.runtime.monitor`` (the DVC ``monitor`` stage) simulates a production batch, a
 seeded sample of the test rows with a controlled covariate shift, and then
 
 - scores each feature's drift against the training data: PSI for its size, a KS (or

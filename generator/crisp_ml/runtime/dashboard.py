@@ -7,7 +7,7 @@ evaluation gate's decision and confidence interval, per-feature drift and whethe
 must be retrained. The page holds no date or other run-dependent text: the same reports
 render the same bytes.
 
-``python -m <package>.dashboard`` prints where the page is; ``--open`` opens it in a browser.
+``python -m crisp_ml.runtime.dashboard`` prints where the page is; ``--open`` opens it in a browser.
 """
 
 from __future__ import annotations

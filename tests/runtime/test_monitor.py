@@ -13,10 +13,10 @@ import pytest
 import yaml
 from sklearn.linear_model import LogisticRegression
 
-from {{ package_name }}.config import ConfigError, SuccessCriteria
-from {{ package_name }}.dashboard import main as dashboard_main
-from {{ package_name }}.dashboard import render_dashboard
-from {{ package_name }}.monitor import (
+from crisp_ml.runtime.config import ConfigError, SuccessCriteria
+from crisp_ml.runtime.dashboard import main as dashboard_main
+from crisp_ml.runtime.dashboard import render_dashboard
+from crisp_ml.runtime.monitor import (
     BELOW_MINIMUM,
     BELOW_TARGET,
     OK,
@@ -33,7 +33,7 @@ from {{ package_name }}.monitor import (
     run,
     simulate_batch,
 )
-from {{ package_name }}.pipeline import StageError
+from crisp_ml.runtime.pipeline import StageError
 
 F1 = SuccessCriteria(metric="f1_macro", direction="maximize", target=0.9, minimum=0.8)
 RMSE = SuccessCriteria(metric="rmse", direction="minimize", target=50.0, minimum=60.0)

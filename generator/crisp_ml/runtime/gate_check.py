@@ -1,7 +1,7 @@
 """Let a model through to promotion only when the evaluation gate said "go" (step 6.4).
 
 The evaluate stage writes ``reports/evaluation/gate.json`` from the phase-1 success criteria;
-CI's promotion job runs ``python -m <package>.gate_check [GATE_FILE]`` first and stops on a
+CI's promotion job runs ``python -m crisp_ml.runtime.gate_check [GATE_FILE]`` first and stops on a
 non-zero exit. The exit codes, distinct so a pipeline can tell "the model is not good
 enough" from "the check could not be made":
 

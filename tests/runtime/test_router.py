@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from {{ package_name }}.config import load_params
-from {{ package_name }}.router import (
+from crisp_ml.runtime.router import (
     CHALLENGER,
     CHAMPION,
     ABSplit,
@@ -213,11 +212,6 @@ def test_the_canary_tolerates_a_challenger_within_the_margin() -> None:
 def test_the_deploy_section_chooses_the_strategy(config: dict, expected: type) -> None:
     router = build_router(config, Named("a"), Named("b"))
     assert isinstance(router.strategy, expected)
-
-
-def test_the_projects_params_choose_the_answered_strategy() -> None:
-    deploy = load_params()["deploy"]
-    assert build_strategy(deploy).name == "{{ deployment_strategy }}"
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ package_name }}.tags import TagError, next_tag, tag_data
+from crisp_ml.runtime.tags import TagError, next_tag, tag_data
 
 LOCK = """\
 schema: '2.0'
@@ -60,7 +60,7 @@ def test_data_not_committed_to_dvc_is_refused(repo: Path) -> None:
     with pytest.raises(TagError, match="not committed to DVC yet"):
         tag_data(repo, push=False)
     (repo / "dvc.lock").write_text(LOCK)
-    with pytest.raises(TagError, match="dvc.lock is not committed"):
+    with pytest.raises(TagError, match=r"dvc\.lock is not committed"):
         tag_data(repo, push=False)
 
 

@@ -10,9 +10,9 @@ import time
 import numpy as np
 import pytest
 
-from {{ package_name }}.config import METRIC_DIRECTIONS, SuccessCriteria
-from {{ package_name }}.gate import GO, NO_GO, decide
-from {{ package_name }}.metrics import (
+from crisp_ml.runtime.config import METRIC_DIRECTIONS, SuccessCriteria
+from crisp_ml.runtime.gate import GO, NO_GO, decide
+from crisp_ml.runtime.metrics import (
     Interval,
     bootstrap_interval,
     compute_metric,

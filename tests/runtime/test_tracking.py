@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from {{ package_name }}.pipeline import StageError
-from {{ package_name }}.tracking import (
+from crisp_ml.runtime.pipeline import StageError
+from crisp_ml.runtime.tracking import (
     CLEAN,
     DIRTY,
     MODEL_SHA256_TAG,
