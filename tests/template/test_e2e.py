@@ -33,7 +33,14 @@ import yaml
 from template_rendering import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
-from readme_commands import activate, getting_started_commands
+from readme_commands import (
+    activate,
+    background_command,
+    background_commands,
+    background_logs,
+    getting_started_commands,
+    start_background,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -123,17 +130,31 @@ def outside_environment(scratch: Path, wheelhouse: Path) -> dict[str, str]:
 
 
 def follow_readme(root: Path, env: dict[str, str]) -> tuple[dict[str, str], dict[str, float]]:
-    """Run the README's getting-started commands; the activated env and each one's seconds."""
+    """Run the README's getting-started commands; the activated env and each one's seconds.
+
+    Background commands (`make serve &`) run until the last command is done and are then
+    stopped by their PIDs, as scripts/readme_commands.py does for `make demo`.
+    """
     commands = getting_started_commands((root / "README.md").read_text(encoding="utf-8"))
     seconds: dict[str, float] = {}
-    for command in commands:
-        activated = activate(command, root, env)
-        if activated is not None:
-            env = activated
-            continue
-        started = time.monotonic()
-        run(["bash", "-c", command], root, env, COMMAND_TIMEOUT_SECONDS)
-        seconds[command] = time.monotonic() - started
+    with background_commands() as started:
+        for command in commands:
+            activated = activate(command, root, env)
+            if activated is not None:
+                env = activated
+                continue
+            if (in_background := background_command(command)) is not None:
+                start_background(in_background, root, env, started)
+                continue
+            began = time.monotonic()
+            result = run(["bash", "-c", command], root, env, COMMAND_TIMEOUT_SECONDS, check=False)
+            if result.returncode != 0:
+                pytest.fail(
+                    f"`{command}` exited {result.returncode} in {root}\n"
+                    f"--- stdout ---\n{result.stdout[-4000:]}\n"
+                    f"--- stderr ---\n{result.stderr[-4000:]}\n{background_logs(started)}"
+                )
+            seconds[command] = time.monotonic() - began
     return env, seconds
 
 
