@@ -41,11 +41,25 @@ IDENTITY = {
 }
 
 
+CRISP_ML_PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
+def runtime_requirements() -> list[str]:
+    """What crisp-ml's `runtime` extra, which every generated project installs, declares."""
+    project = tomllib.loads(CRISP_ML_PYPROJECT.read_text(encoding="utf-8"))["project"]
+    return project["optional-dependencies"]["runtime"]
+
+
 def declared_floors(pyproject: Path) -> dict[str, Version]:
-    """Each direct and dev-extra dependency -> the lowest version it allows."""
+    """Each direct, dev-extra and crisp-ml runtime dependency -> the lowest version it allows.
+
+    The runtime's floors count too: they are what a project gets when the resolver picks the
+    oldest release allowed, and the runtime's code runs in every stage.
+    """
     project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
     floors: dict[str, Version] = {}
-    for line in [*project["dependencies"], *project["optional-dependencies"]["dev"]]:
+    lines = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    for line in [*lines, *runtime_requirements()]:
         requirement = Requirement(line)
         name = canonicalize_name(requirement.name)
         if name in NOT_CONSTRAINED:
