@@ -19,10 +19,14 @@ from crisp_lint.config import ConfigError, load_config, parse_phase
 from crisp_lint.model import LIFECYCLE
 
 if TYPE_CHECKING:
-    from crisp_lint.model import Rule
+    from crisp_lint.config import Config
+    from crisp_lint.engine import Options
+    from crisp_lint.model import Phase, Rule
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 FORMATS = ("text", "json", "sarif", "github", "junit")  # crisp_lint.reporters.FORMATS, unimported
+REPORTS = ("ml-test-score",)
+REPORT_FORMATS = ("text", "json", "markdown")  # crisp_lint.reporters.ml_test_score.FORMATS
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -40,10 +44,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, do what it asks, and return the exit code."""
     args = _parser().parse_args(argv)
     try:
+        _check_report_options(args)
         if args.list_rules:
             return _write(args, _list_rules(args.output_format))
         if args.explain:
             return _write(args, _explain(args.explain, args.output_format))
+        if args.report:
+            return _report(args)
         return _check(args)
     except ConfigError as error:
         print(f"crisp-lint: error: {error}", file=sys.stderr)
@@ -90,12 +97,30 @@ def _parser() -> argparse.ArgumentParser:
         " (default: time-budget in the config, else 10; 0: no limit)",
     )
     output = parser.add_argument_group("output")
-    output.add_argument("--output-format", choices=FORMATS, default="text")
+    output.add_argument(
+        "--output-format",
+        choices=tuple(dict.fromkeys((*FORMATS, *REPORT_FORMATS))),
+        default="text",
+        help="markdown only with --report",
+    )
     output.add_argument("-o", "--output-file", type=Path, help="write the report to this file")
     output.add_argument(
         "--statistics", action="store_true", help="count the findings per rule instead"
     )
     output.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings fail")
+    report = parser.add_argument_group("reports (instead of the findings; every phase judged)")
+    report.add_argument(
+        "--report",
+        choices=REPORTS,
+        help="ml-test-score: the ML Test Score (Breck et al., 2017) of the repository;"
+        " formats text, json, markdown; exit 0 when produced",
+    )
+    report.add_argument(
+        "--fail-under",
+        type=_score,
+        metavar="SCORE",
+        help="with --report ml-test-score: exit 1 when the final score is below SCORE (0-7)",
+    )
     parser.add_argument("--config", type=Path, help="a TOML file to use instead of pyproject.toml")
     parser.add_argument("--list-rules", action="store_true", help="list every rule and exit")
     parser.add_argument("--explain", metavar="CODE", help="explain one rule and exit")
@@ -113,32 +138,48 @@ def _seconds(value: str) -> float:
     return seconds
 
 
+def _score(value: str) -> float:
+    try:
+        score = float(value)
+    except ValueError:
+        score = -1.0
+    if not 0 <= score <= 7:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ML Test Score (0 to 7)")
+    return score
+
+
 def _codes(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _check_report_options(args: argparse.Namespace) -> None:
+    """Options that belong to one mode only: a clear usage error rather than ignoring them."""
+    if args.report is None:
+        if args.output_format not in FORMATS:
+            raise ConfigError(
+                f"--output-format {args.output_format} works only with --report ml-test-score"
+            )
+        if args.fail_under is not None:
+            raise ConfigError("--fail-under works only with --report ml-test-score")
+        return
+    if args.output_format not in REPORT_FORMATS:
+        raise ConfigError(
+            f"--report {args.report} writes --output-format {', '.join(REPORT_FORMATS)},"
+            f" not {args.output_format}"
+        )
+    for flag, given in (("--statistics", args.statistics), ("--phase", args.phase)):
+        if given:
+            raise ConfigError(f"--report judges every phase: {flag} does not apply")
+
+
 def _check(args: argparse.Namespace) -> int:
-    from crisp_lint.engine import Options, lint
+    from crisp_lint.engine import lint
     from crisp_lint.repo import RepoView
 
-    if not args.path.is_dir():
-        problem = "not a folder" if args.path.exists() else "no such folder"
-        raise ConfigError(f"{args.path}: {problem}")
     if args.statistics and args.output_format not in ("text", "json"):
         raise ConfigError("--statistics works with --output-format text or json")
-    root = find_root(args.path)
-    config = load_config(root, args.config)
-    options = Options(
-        phase=parse_phase(args.phase, "--phase") if args.phase else None,
-        strict=args.strict,
-        all_phases=args.all_phases,
-        select=args.select,
-        extend_select=args.extend_select,
-        ignore=args.ignore,
-        needs=frozenset(args.needs),
-        time_budget=args.time_budget,
-    )
-    report = lint(RepoView(root, config), options)
+    root, config = _repository(args)
+    report = lint(RepoView(root, config), _options(args))
     if args.statistics:
         from crisp_lint.reporters.statistics import render_statistics
 
@@ -150,6 +191,46 @@ def _check(args: argparse.Namespace) -> int:
     if _write(args, text) != EXIT_CLEAN:
         return EXIT_USAGE
     return report.exit_code(exit_zero=args.exit_zero)
+
+
+def _report(args: argparse.Namespace) -> int:
+    """``--report ml-test-score``: a report, not a gate, so 0 unless --fail-under says 1."""
+    from crisp_lint.engine import lint
+    from crisp_lint.ml_test_score import all_phases, score
+    from crisp_lint.repo import RepoView
+    from crisp_lint.reporters.ml_test_score import renderer
+
+    root, config = _repository(args)
+    repo = RepoView(root, config)
+    # The last phase as the current one: every phase is judged, whatever the project says.
+    result = score(lint(repo, _options(args, phase=all_phases())), repo)
+    if _write(args, renderer(args.output_format)(result)) != EXIT_CLEAN:
+        return EXIT_USAGE
+    below = args.fail_under is not None and result.final < args.fail_under
+    return EXIT_FINDINGS if below else EXIT_CLEAN
+
+
+def _repository(args: argparse.Namespace) -> tuple[Path, Config]:
+    if not args.path.is_dir():
+        problem = "not a folder" if args.path.exists() else "no such folder"
+        raise ConfigError(f"{args.path}: {problem}")
+    root = find_root(args.path)
+    return root, load_config(root, args.config)
+
+
+def _options(args: argparse.Namespace, phase: Phase | None = None) -> Options:
+    from crisp_lint.engine import Options
+
+    return Options(
+        phase=phase or (parse_phase(args.phase, "--phase") if args.phase else None),
+        strict=args.strict,
+        all_phases=args.all_phases,
+        select=args.select,
+        extend_select=args.extend_select,
+        ignore=args.ignore,
+        needs=frozenset(args.needs),
+        time_budget=args.time_budget,
+    )
 
 
 def find_root(path: Path) -> Path:

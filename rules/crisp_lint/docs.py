@@ -41,6 +41,43 @@ def render(rules: Mapping[str, Rule]) -> str:
             if rule.needs:
                 parts.append(f"- Runs only with `--with {rule.needs}`\n")
             parts.append(f"\nWhy: {rule.rationale}\n\nHow to fix: {rule.fix}\n")
+    parts.append(ml_test_score_mapping(rules))
+    return "".join(parts)
+
+
+ML_TEST_SCORE_HEADER = """
+## ML Test Score mapping
+
+`crisp-lint --report ml-test-score` scores the 28 tests of the ML Test Score rubric (Breck et
+al., 2017) from these rules, with every phase judged. A test is 0 when one of its rules has
+a finding (or did not run), 1 when one of its automation signals holds, 0.5 when every
+checklist step it names is `done`, and 0 otherwise; tests crisp-lint cannot see are 0,
+"not observable by crisp-lint". A section is the sum of its seven tests, the final score the
+lowest section's (see the [user guide](user-guide.md#ml-test-score)).
+"""
+
+
+def ml_test_score_mapping(rules: Mapping[str, Rule]) -> str:
+    """The table of crisp_lint.ml_test_score, one row per test, linking the rules."""
+    from crisp_lint.ml_test_score import TESTS, Section
+
+    parts = [ML_TEST_SCORE_HEADER]
+    for section in Section:
+        parts.append(f"\n### {section.title}\n\n")
+        parts.append("| test | rules | checklist steps | automated when | what it covers |\n")
+        parts.append("|------|-------|-----------------|----------------|----------------|\n")
+        for test in (t for t in TESTS if t.section is section):
+            linked = ", ".join(
+                f"[{code}](#{code.lower()})" if code in rules else code for code in test.rules
+            )
+            automated = "; or ".join(dict.fromkeys(p.describe() for p in test.automated_by))
+            if not test.observable:
+                linked, automated = "not observable by crisp-lint", "-"
+            parts.append(
+                f"| {test.label}: {_cell(test.title)} | {linked or '-'}"
+                f" | {', '.join(test.steps) or '-'} | {_cell(automated or '-')}"
+                f" | {_cell(test.note)} |\n"
+            )
     return "".join(parts)
 
 
