@@ -58,6 +58,8 @@ DEFAULT_FILE = "predictions.db"
 SPILL_SUFFIX = ".spill.jsonl"
 REPLAY_SUFFIX = ".replaying"
 SCHEMA_VERSION = 1
+POLL_INTERVAL = 0.05  # seconds the idle writer waits for the queue before looking around
+SPILL_WARNING_INTERVAL = 10.0  # seconds between two "predictions spill" log lines
 SCHEMA_VERSION_KEY = "crisp_schema_version"
 
 FeedbackResult = Literal["recorded", "unknown-id", "duplicate"]
@@ -333,6 +335,8 @@ class PredictionLog:
         self._outstanding = 0  # queued or in the batch being written
         self._spill_pending = self._count_spilled()
         self._replay_rounds = 0
+        self._last_spill_warning = -math.inf
+        self._last_replay = -math.inf
         self._lock = threading.Lock()  # counters, _unwritten, _outstanding
         self._spill_lock = threading.Lock()  # the spill file
         self._changed = threading.Condition(self._lock)
@@ -341,7 +345,9 @@ class PredictionLog:
         self._schema_ready = False
         self._schema_lock = threading.Lock()
         self._database_ok = True
+        self._started = False
         self._try_schema()
+        self._started = True
         self._writer = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._writer.start()
 
@@ -612,6 +618,11 @@ class PredictionLog:
             except (SQLAlchemyError, OSError) as error:
                 self._record_failure(error)
                 return False
+            except PredictionLogError as error:
+                if not self._started:
+                    raise  # at open: a clear error to the caller, not a degraded log
+                self._record_failure(error)
+                return False
             self._schema_ready = True
         return True
 
@@ -702,7 +713,8 @@ class PredictionLog:
             batch = self._next_batch()
             if batch:
                 self._write_batch(batch)
-            if self._spill_pending and (self._wake.is_set() or not batch):
+            due = time.monotonic() - self._last_replay >= self.retry_interval
+            if self._spill_pending and (self._wake.is_set() or due):
                 self._replay()
             self._wake.clear()
             with self._changed:
@@ -711,9 +723,9 @@ class PredictionLog:
                 return
 
     def _next_batch(self) -> list[dict[str, Any]]:
-        wait = 0.05 if self._wake.is_set() or self._stop.is_set() else self.retry_interval
         try:
-            batch = [self._queue.get(timeout=wait)]
+            # A short poll, so that flush() and close() never wait for an idle writer.
+            batch = [self._queue.get(timeout=POLL_INTERVAL)]
         except queue.Empty:
             return []
         while len(batch) < self.batch_size:
@@ -785,7 +797,18 @@ class PredictionLog:
         with self._lock:
             self.counters.spilled += len(rows)
             self._spill_pending += len(rows)
-        logger.warning("%d prediction(s) spilled to %s: %s", len(rows), self.spill_path, reason)
+            # One line per outage, not one per request: a full queue spills record by record.
+            now = time.monotonic()
+            quiet = now - self._last_spill_warning < SPILL_WARNING_INTERVAL
+            if not quiet:
+                self._last_spill_warning = now
+        if not quiet:
+            logger.warning(
+                "predictions spill to %s (%s); %d wait there to be replayed",
+                self.spill_path,
+                reason,
+                self._spill_pending,
+            )
 
     def _replay(self) -> None:
         """Move spilled records into the database; on failure they stay for the next try."""
@@ -800,6 +823,7 @@ class PredictionLog:
         except (SQLAlchemyError, OSError, ValueError) as error:
             self._record_failure(error)
         finally:
+            self._last_replay = time.monotonic()
             with self._lock:
                 self._replay_rounds += 1
                 self._spill_pending = self._count_spilled()
