@@ -127,7 +127,11 @@ def register(
         mlflow_client.create_registered_model(name)
     except MlflowException as error:
         if error_code(error) not in ALREADY_EXISTS_CODES:
-            raise
+            raise RegistryError(
+                f"cannot register {name!r} in the MLflow registry at "
+                f"{mlflow_client.tracking_uri} ({error}); the store must support the Model "
+                "Registry (the embedded sqlite:///mlflow.db or a tracking server do)"
+            ) from error
     sha256 = tags.get(MODEL_SHA256_TAG)
     if sha256 and (existing := find_version(mlflow_client, name, sha256)):
         return existing
