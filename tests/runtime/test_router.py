@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 
@@ -245,3 +246,116 @@ def test_the_summary_reports_per_arm_statistics() -> None:
     assert summary["arms"][CHAMPION]["mean_reward"] == 1.0
     assert summary["arms"][CHALLENGER]["mean_reward"] == 0.0
     assert summary["arms"][CHAMPION]["served"] + summary["arms"][CHALLENGER]["served"] == 200
+
+
+# State across a restart --------------------------------------------------------------------
+
+VERSIONS = {CHAMPION: "3", CHALLENGER: "4"}
+
+
+def restarted(router: Router, strategy, versions=VERSIONS) -> Router:
+    """A new router (a new process) given the old one's state through JSON, as stored."""
+    fresh = Router(
+        Named("champion-model"), Named("challenger-model"), strategy, model_versions=versions
+    )
+    assert fresh.restore(json.loads(json.dumps(router.state())))
+    return fresh
+
+
+def test_a_restarted_router_keeps_its_arm_statistics_and_bandit_rewards() -> None:
+    router = Router(Named("a"), Named("b"), ThompsonSampling(seed=1), model_versions=VERSIONS)
+    play(router, {CHAMPION: 0.3, CHALLENGER: 0.7}, requests=500, seed=4)
+    fresh = restarted(router, ThompsonSampling(seed=1))
+    assert fresh.summary() == router.summary()
+    # What it learnt still steers traffic: the better challenger keeps most of it.
+    assert challenger_share(fresh, USERS[:1000]) > 0.8
+
+
+def test_a_restarted_canary_stays_on_its_step() -> None:
+    canary = Canary(steps=(0.05, 0.2, 0.5), min_rewards=50)
+    router = Router(Named("a"), Named("b"), canary, model_versions=VERSIONS)
+    play(router, {CHAMPION: 0.8, CHALLENGER: 0.8}, requests=3000, seed=2)
+    assert canary.step > 0
+    fresh_canary = Canary(steps=(0.05, 0.2, 0.5), min_rewards=50)
+    restarted(router, fresh_canary)
+    assert (fresh_canary.step, fresh_canary.rolled_back) == (canary.step, False)
+
+
+def test_a_rolled_back_canary_stays_rolled_back_after_a_restart() -> None:
+    canary = Canary(steps=(0.2,), rollback_margin=0.05, min_rewards=50)
+    router = Router(Named("a"), Named("b"), canary, model_versions=VERSIONS)
+    play(router, {CHAMPION: 0.9, CHALLENGER: 0.5}, requests=2000, seed=1)
+    assert canary.rolled_back
+    fresh = restarted(router, Canary(steps=(0.2,), rollback_margin=0.05, min_rewards=50))
+    assert challenger_share(fresh, USERS[:1000]) == 0.0
+
+
+def test_a_state_of_other_model_versions_is_not_restored() -> None:
+    canary = Canary(steps=(0.2,), min_rewards=1)
+    canary.rolled_back = True
+    old = Router(Named("a"), Named("b"), canary, model_versions=VERSIONS)
+    new_release = Canary(steps=(0.2,), min_rewards=1)
+    router = Router(
+        Named("a"), Named("b"), new_release, model_versions={**VERSIONS, CHALLENGER: "5"}
+    )
+    assert not router.restore(old.state())
+    assert not new_release.rolled_back, "a new challenger must get its own chance"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"version": 99}, {"strategy": "ab"}],
+    ids=["newer-state-version", "other-strategy"],
+)
+def test_a_state_of_another_version_or_strategy_is_not_restored(change: dict) -> None:
+    old = router_with(Shadow())
+    old.record_reward(CHAMPION, 1.0)
+    router = router_with(Shadow())
+    assert not router.restore({**old.state(), **change})
+    assert router.stats[CHAMPION].rewards == 0
+
+
+def test_nothing_saved_yet_leaves_the_router_as_it_is() -> None:
+    router = router_with(Shadow())
+    assert not router.restore(None)
+    assert router.stats[CHAMPION].served == 0
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "message"),
+    [
+        ("not a state", "expected a mapping"),
+        (
+            {"version": 1, "strategy": "shadow", "arms": {"champion": {"served": "x"}}},
+            "not a number",
+        ),
+        ({"version": 1, "strategy": "shadow", "arms": {"champion": {"wins": 1}}}, "must hold only"),
+        ({"version": 1, "strategy": "shadow", "arms": {"champion": {"served": -1}}}, "impossible"),
+    ],
+)
+def test_a_malformed_state_is_a_clear_error(corrupt: object, message: str) -> None:
+    router = router_with(Shadow())
+    with pytest.raises(ValueError, match=message):
+        router.restore(corrupt)
+
+
+def test_a_malformed_canary_state_is_a_clear_error() -> None:
+    router = router_with(Canary())
+    state = {**router.state(), "canary": {"step": "two", "rolled_back": False}}
+    with pytest.raises(ValueError, match=r"canary\.step must be a whole number"):
+        router.restore(state)
+    assert router.strategy.step == 0
+
+
+def test_the_state_survives_a_restart_through_the_prediction_log(tmp_path) -> None:
+    from crisp_ml.runtime.predlog import PredictionLog
+
+    url = f"sqlite:///{tmp_path / 'predictions.db'}"
+    router = Router(Named("a"), Named("b"), EpsilonGreedy(seed=3), model_versions=VERSIONS)
+    play(router, {CHAMPION: 0.2, CHALLENGER: 0.9}, requests=300, seed=5)
+    with PredictionLog(url) as log:
+        log.save_state("router", router.state())
+    fresh = Router(Named("a"), Named("b"), EpsilonGreedy(seed=3), model_versions=VERSIONS)
+    with PredictionLog(url) as log:
+        assert fresh.restore(log.load_state("router"))
+    assert fresh.summary() == router.summary()

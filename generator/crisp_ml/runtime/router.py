@@ -19,6 +19,11 @@ The strategy is configuration, not code: ``params.yaml`` holds a ``deploy:`` sec
 Rewards are numbers in [0, 1] that the serving application reports after the fact
 (1 = the prediction was right or the user converted, 0 = it was not). The router keeps
 per-arm statistics and is meant for one process; share-nothing replicas each keep their own.
+
+The state survives a restart: :meth:`Router.state` is plain JSON data (arm statistics,
+bandit rewards, the canary's step and rollback) that the serving app saves in the
+prediction log, and :meth:`Router.restore` takes it back at start. A state saved for
+other model versions or another strategy is ignored: a new release starts afresh.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ CHAMPION: Arm = "champion"
 CHALLENGER: Arm = "challenger"
 ARMS: tuple[Arm, Arm] = (CHAMPION, CHALLENGER)
 STRATEGIES = ("ab", "bandit", "shadow", "canary")
+STATE_VERSION = 1  # of Router.state(); restore() ignores a state of another version
 BANDIT_ALGORITHMS = ("thompson", "epsilon_greedy")
 
 
@@ -251,8 +257,14 @@ class Router:
         challenger: Model,
         strategy: Strategy,
         shadow_log_size: int = 1000,
+        model_versions: Mapping[Arm, str | None] | None = None,
     ) -> None:
         self.models: dict[Arm, Model] = {CHAMPION: champion, CHALLENGER: challenger}
+        # Which registered versions serve; a saved state only applies to the same ones.
+        self.model_versions: dict[Arm, str | None] = {
+            arm: None if (model_versions or {}).get(arm) is None else str(model_versions[arm])
+            for arm in ARMS
+        }
         self.strategy = strategy
         self.stats: dict[Arm, ArmStats] = {arm: ArmStats() for arm in ARMS}
         self.shadow_log: deque[ShadowRecord] = deque(maxlen=shadow_log_size)
@@ -284,6 +296,42 @@ class Router:
             },
         }
 
+    def state(self) -> dict[str, Any]:
+        """What the router has learnt, as JSON data for :meth:`restore` after a restart."""
+        state: dict[str, Any] = {
+            "version": STATE_VERSION,
+            "strategy": self.strategy.name,
+            "model_versions": dict(self.model_versions),
+            "arms": {arm: asdict(stats) for arm, stats in self.stats.items()},
+        }
+        if isinstance(self.strategy, Canary):
+            state["canary"] = {
+                "step": self.strategy.step,
+                "rolled_back": self.strategy.rolled_back,
+            }
+        return state
+
+    def restore(self, state: Mapping[str, Any] | None) -> bool:
+        """Take back a :meth:`state` saved before a restart; True if it was applied.
+
+        None (nothing saved yet), another state version, another strategy or other model
+        versions leave the router as it is (logged): statistics of one release must not
+        judge the next. A malformed state raises ValueError naming what is wrong.
+        """
+        reason = _unusable(state, self)
+        if reason:
+            logger.info("router state not restored: %s", reason)
+            return False
+        assert state is not None
+        stats = {arm: _arm_stats(state["arms"].get(arm), arm) for arm in ARMS}
+        canary = _canary_state(state, self.strategy)
+        self.stats = stats
+        if isinstance(self.strategy, Canary) and canary is not None:
+            # A shorter list of steps in params.yaml since: stay on its widest step.
+            self.strategy.step = min(canary[0], len(self.strategy.steps) - 1)
+            self.strategy.rolled_back = canary[1]
+        return True
+
     def _run_in_shadow(self, features: Any, key: str, champion_prediction: Any) -> None:
         # A failing challenger must never break the answer the user already has.
         try:
@@ -297,6 +345,58 @@ class Router:
         logger.debug(
             "shadow %s: champion=%r challenger=%r", key, champion_prediction, challenger_prediction
         )
+
+
+def _unusable(state: Mapping[str, Any] | None, router: Router) -> str | None:
+    """Why a well-formed ``state`` does not apply to ``router`` (None: it applies)."""
+    if state is None:
+        return "none saved yet"
+    if not isinstance(state, Mapping) or not isinstance(state.get("arms"), Mapping):
+        raise ValueError(
+            "router state: expected a mapping with 'version', 'strategy' and 'arms' as "
+            f"Router.state() writes, got {str(state)[:200]!r}; "
+            "delete the saved state to start afresh"
+        )
+    if state.get("version") != STATE_VERSION:
+        return f"state version {state.get('version')!r}, this router reads {STATE_VERSION}"
+    if state.get("strategy") != router.strategy.name:
+        return f"saved for strategy {state.get('strategy')!r}, now {router.strategy.name!r}"
+    saved = state.get("model_versions") or {}
+    if any(saved.get(arm) != router.model_versions[arm] for arm in ARMS):
+        return f"saved for model versions {dict(saved)}, now {router.model_versions}"
+    return None
+
+
+def _arm_stats(saved: Any, arm: Arm) -> ArmStats:
+    if saved is None:
+        return ArmStats()
+    names = {f.name for f in fields(ArmStats)}
+    if not isinstance(saved, Mapping) or set(saved) - names:
+        raise ValueError(f"router state: arms.{arm} must hold only {sorted(names)}")
+    try:
+        stats = ArmStats(
+            **{name: (float if name == "reward_sum" else int)(v) for name, v in saved.items()}
+        )
+    except (TypeError, ValueError):
+        raise ValueError(f"router state: arms.{arm} holds a value that is not a number") from None
+    if min(asdict(stats).values()) < 0 or stats.reward_sum > stats.rewards:
+        raise ValueError(f"router state: arms.{arm} has impossible counts {asdict(stats)}")
+    return stats
+
+
+def _canary_state(state: Mapping[str, Any], strategy: Strategy) -> tuple[int, bool] | None:
+    if not isinstance(strategy, Canary):
+        return None
+    saved = state.get("canary")
+    if not isinstance(saved, Mapping):
+        raise ValueError("router state: a canary's state needs a 'canary' section")
+    step, rolled_back = saved.get("step"), saved.get("rolled_back")
+    if type(step) is not int or step < 0 or not isinstance(rolled_back, bool):
+        raise ValueError(
+            "router state: canary.step must be a whole number >= 0 and canary.rolled_back "
+            f"true or false, got {dict(saved)}"
+        )
+    return step, rolled_back
 
 
 _S = TypeVar("_S")
@@ -332,9 +432,18 @@ def build_strategy(config: Mapping[str, Any]) -> Strategy:
     )
 
 
-def build_router(config: Mapping[str, Any], champion: Model, challenger: Model) -> Router:
-    """A router for ``champion`` and ``challenger`` as the ``deploy:`` section asks."""
-    return Router(champion, challenger, build_strategy(config))
+def build_router(
+    config: Mapping[str, Any],
+    champion: Model,
+    challenger: Model,
+    model_versions: Mapping[Arm, str | None] | None = None,
+) -> Router:
+    """A router for ``champion`` and ``challenger`` as the ``deploy:`` section asks.
+
+    ``model_versions`` (registry versions per arm) ties a saved state to the models it
+    was learnt on: :meth:`Router.restore` ignores a state of other versions.
+    """
+    return Router(champion, challenger, build_strategy(config), model_versions=model_versions)
 
 
 def _make(cls: type[_S], settings: Mapping[str, Any], section: str) -> _S:
