@@ -1,12 +1,15 @@
-"""Monitoring: drift scores, alert levels, the retraining trigger and the dashboard."""
+"""Monitoring: drift scores, windows of the real prediction log, the history, the retraining
+trigger and the dashboard."""
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,27 +19,29 @@ from sklearn.linear_model import LogisticRegression
 from crisp_ml.runtime.config import ConfigError, SuccessCriteria
 from crisp_ml.runtime.dashboard import main as dashboard_main
 from crisp_ml.runtime.dashboard import render_dashboard
+from crisp_ml.runtime.history import read_history
 from crisp_ml.runtime.monitor import (
     BELOW_MINIMUM,
     BELOW_TARGET,
+    NO_TRAFFIC,
     OK,
     UNMEASURED,
-    FeatureDrift,
     MonitorSettings,
     alert_level,
     categorical_psi,
     feature_drift,
-    monitor_batch,
     noise_limited_bins,
     psi,
     retrain_decision,
+    router_comparison,
     run,
-    simulate_batch,
 )
 from crisp_ml.runtime.pipeline import StageError
+from crisp_ml.runtime.predlog import Prediction, PredictionLog
 
 F1 = SuccessCriteria(metric="f1_macro", direction="maximize", target=0.9, minimum=0.8)
 RMSE = SuccessCriteria(metric="rmse", direction="minimize", target=50.0, minimum=60.0)
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def normal(mean: float, size: int = 20_000, seed: int = 0) -> np.ndarray:
@@ -120,7 +125,7 @@ def test_bins_shrink_with_the_samples_so_noise_stays_under_half_the_threshold() 
         assert (bins - 1) * (1 / n_ref + 1 / n_cur) <= 0.1
 
 
-# Alert levels and the retraining trigger ---------------------------------------------------
+# Alert levels -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -135,153 +140,23 @@ def test_bins_shrink_with_the_samples_so_noise_stays_under_half_the_threshold() 
         (RMSE, 55.0, BELOW_TARGET),
         (RMSE, 60.5, BELOW_MINIMUM),
         (F1, float("nan"), UNMEASURED),
+        (F1, None, UNMEASURED),
     ],
 )
 def test_the_alert_level_follows_the_success_criteria(
-    criteria: SuccessCriteria, value: float, level: str
+    criteria: SuccessCriteria, value: float | None, level: str
 ) -> None:
     assert alert_level(criteria, value) == level
-
-
-def drift_of(*drifted: bool) -> list[FeatureDrift]:
-    return [
-        FeatureDrift(f"f{i}", 0.3 if d else 0.01, "ks", 0.1, 0.001 if d else 0.5, d)
-        for i, d in enumerate(drifted)
-    ]
-
-
-def test_quality_below_the_minimum_triggers_retraining() -> None:
-    decision = retrain_decision(F1, 0.7, drift_of(False, False), max_drifted_share=0.5)
-    assert decision["retrain"]
-    assert decision["reasons"] == ["f1_macro 0.7 does not meet the minimum acceptable value 0.8"]
-
-
-def test_an_error_above_its_minimum_triggers_retraining_and_is_not_called_below_it() -> None:
-    decision = retrain_decision(RMSE, 61.0, drift_of(False), max_drifted_share=0.5)
-    assert decision["reasons"] == ["rmse 61 does not meet the minimum acceptable value 60"]
-
-
-def test_quality_below_the_target_alone_does_not_trigger_retraining() -> None:
-    assert retrain_decision(F1, 0.85, drift_of(False, True), 0.5) == {
-        "retrain": False,
-        "reasons": [],
-    }
-
-
-def test_an_unmeasurable_metric_does_not_trigger_retraining() -> None:
-    assert not retrain_decision(F1, float("nan"), drift_of(False), 0.5)["retrain"]
-
-
-def test_drift_on_too_many_features_triggers_retraining() -> None:
-    decision = retrain_decision(F1, 0.95, drift_of(True, True, False), max_drifted_share=0.5)
-    assert decision["retrain"]
-    assert decision["reasons"] == ["2 of 3 features drifted (more than 50%): f0, f1"]
-
-
-def test_drift_on_exactly_the_allowed_share_does_not_trigger_retraining() -> None:
-    assert not retrain_decision(F1, 0.95, drift_of(True, False), max_drifted_share=0.5)["retrain"]
-
-
-def test_low_quality_and_drift_give_both_reasons() -> None:
-    decision = retrain_decision(F1, 0.5, drift_of(True, True), max_drifted_share=0.5)
-    assert len(decision["reasons"]) == 2
-
-
-# The simulated batch -----------------------------------------------------------------------
-
-
-def test_the_simulated_batch_is_seeded_and_shifts_only_the_chosen_features() -> None:
-    rows = pd.DataFrame(
-        {"a": normal(0.0, 300, seed=1), "b": normal(0.0, 300, seed=2), "label": np.arange(300) % 2}
-    )
-    first = simulate_batch(rows, rows, size=200, shift=2.0, shifted_features=["a"], seed=7)
-    again = simulate_batch(rows, rows, size=200, shift=2.0, shifted_features=["a"], seed=7)
-    pd.testing.assert_frame_equal(first, again)
-    plain = simulate_batch(rows, rows, size=200, shift=0.0, shifted_features=["a"], seed=7)
-    expected_shift = 2.0 * rows["a"].std(ddof=0)
-    assert (first["a"] - plain["a"]).to_numpy() == pytest.approx(expected_shift)
-    pd.testing.assert_series_equal(first["b"], plain["b"])
-    pd.testing.assert_series_equal(first["label"], plain["label"])
-
-
-def test_the_simulated_batch_never_repeats_a_row() -> None:
-    rows = pd.DataFrame({"a": np.arange(30.0), "label": np.arange(30) % 2})
-    batch = simulate_batch(rows, rows, size=500, shift=0.0, shifted_features=[], seed=0)
-    assert len(batch) == 30
-    assert sorted(batch["a"]) == list(rows["a"])
-
-
-# Monitoring a batch ------------------------------------------------------------------------
-
-
-def two_blobs(size: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    label = rng.integers(0, 2, size)
-    return pd.DataFrame(
-        {"x1": rng.normal(label * 3.0, 1.0), "x2": rng.normal(0, 1.0, size), "label": label}
-    )
-
-
-@pytest.fixture(scope="module")
-def fitted() -> tuple[LogisticRegression, pd.DataFrame]:
-    train = two_blobs(600, seed=1)
-    return LogisticRegression().fit(train[["x1", "x2"]], train["label"]), train
-
-
-def settings(**overrides) -> MonitorSettings:
-    return MonitorSettings(success_criteria="unused.yaml", **overrides)
-
-
-def test_a_healthy_batch_raises_no_alarm(fitted) -> None:
-    model, train = fitted
-    batch = two_blobs(500, seed=2)
-    report, retrain = monitor_batch(model, batch, train, ["x1", "x2"], "label", F1, settings())
-    assert report["quality"]["value"] > 0.9
-    assert report["quality"]["alert"] == OK
-    assert report["quality"]["minimum"] == F1.minimum
-    assert report["drift"]["drifted_features"] == 0
-    assert retrain == {"retrain": False, "reasons": []}
-
-
-def test_a_shifted_batch_loses_quality_and_asks_for_retraining(fitted) -> None:
-    model, train = fitted
-    batch = simulate_batch(two_blobs(500, seed=2), train, 500, 1.5, ["x1"], seed=3)
-    report, retrain = monitor_batch(model, batch, train, ["x1", "x2"], "label", F1, settings())
-    assert report["drift"]["features"]["x1"]["drifted"]
-    assert not report["drift"]["features"]["x2"]["drifted"]
-    assert report["quality"]["alert"] == BELOW_MINIMUM
-    assert retrain["retrain"]
-    assert "does not meet the minimum acceptable value 0.8" in retrain["reasons"][0]
-
-
-def test_a_small_batch_of_the_same_distribution_rarely_looks_drifted(
-    fitted,
-) -> None:
-    model, train = fitted
-    flagged, retrained = 0, 0
-    for seed in range(40):
-        batch = two_blobs(40, seed=100 + seed)
-        report, retrain = monitor_batch(model, batch, train, ["x1", "x2"], "label", F1, settings())
-        flagged += report["drift"]["drifted_features"]
-        retrained += retrain["retrain"]
-    assert flagged / 80 <= 0.05, "noise from a small sample is called drift too often"
-    assert retrained == 0
 
 
 # Settings ----------------------------------------------------------------------------------
 
 
 def test_the_settings_come_from_the_monitor_section() -> None:
-    params = {
-        "monitor": {
-            "success_criteria": "criteria.yaml",
-            "drift_threshold": 0.3,
-            "shifted_features": ["x1"],
-        }
-    }
+    params = {"monitor": {"success_criteria": "criteria.yaml", "sustained_windows": 3}}
     loaded = MonitorSettings.from_params(params)
-    assert loaded.drift_threshold == 0.3
-    assert loaded.shifted_features == ("x1",)
+    assert loaded.sustained_windows == 3
+    assert loaded.drift_threshold == 0.2
 
 
 @pytest.mark.parametrize(
@@ -294,9 +169,9 @@ def test_the_settings_come_from_the_monitor_section() -> None:
         ({"drift_threshold": 0.2}, "set `success_criteria:`"),
         ({"success_criteria": "c.yaml", "drift_threshold": 0}, "drift_threshold must be above 0"),
         ({"success_criteria": "c.yaml", "max_drifted_share": 2}, "between 0 and 1"),
-        ({"success_criteria": "c.yaml", "shift": "large"}, "monitor.shift must be a number"),
         ({"success_criteria": "c.yaml", "bins": 2.5}, "monitor.bins must be a whole number"),
-        ({"success_criteria": "c.yaml", "shifted_features": "x1"}, "a list of feature names"),
+        ({"success_criteria": "c.yaml", "sustained_windows": 0}, "at least 1"),
+        ({"success_criteria": "c.yaml", "shift": 1.0}, "shift now belong to the `simulate:`"),
     ],
 )
 def test_a_bad_monitor_section_is_a_clear_error(section: dict, message: str) -> None:
@@ -304,13 +179,27 @@ def test_a_bad_monitor_section_is_a_clear_error(section: dict, message: str) -> 
         MonitorSettings.from_params({"monitor": section})
 
 
-# The stage, on a small project laid out as the pipeline writes it --------------------------
+# A small project with a real SQLite prediction log -----------------------------------------
+
+
+def two_blobs(size: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    label = rng.integers(0, 2, size)
+    return pd.DataFrame(
+        {"x1": rng.normal(label * 3.0, 1.0), "x2": rng.normal(0, 1.0, size), "label": label}
+    )
+
+
+@pytest.fixture(scope="module")
+def model() -> LogisticRegression:
+    train = two_blobs(600, seed=1)
+    return LogisticRegression().fit(train[["x1", "x2"]], train["label"])
 
 
 @pytest.fixture
-def project(tmp_path: Path, fitted) -> Path:
-    model, _ = fitted
-    frame = two_blobs(300, seed=4)
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("CRISP_PREDICTION_LOG_URL", raising=False)
+    frame = two_blobs(600, seed=4)
     frame.insert(0, "row_id", range(len(frame)))
     prepared = tmp_path / "data" / "prepared"
     prepared.mkdir(parents=True)
@@ -323,99 +212,336 @@ def project(tmp_path: Path, fitted) -> Path:
     }
     (prepared / "schema.json").write_text(json.dumps(schema))
     (tmp_path / "data" / "split").mkdir()
-    split = {"train": list(range(200)), "val": list(range(200, 250)), "test": list(range(250, 300))}
+    split = {"train": list(range(400)), "val": list(range(400, 500)), "test": list(range(500, 600))}
     (tmp_path / "data" / "split" / "indices.json").write_text(json.dumps(split))
-    (tmp_path / "models").mkdir()
-    joblib.dump(model, tmp_path / "models" / "model.joblib")
-    (tmp_path / "criteria.yaml").write_text(
-        yaml.safe_dump(
-            {"metric": "f1_macro", "direction": "maximize", "target": 0.9, "minimum": 0.8}
-        )
-    )
+    criteria = {"metric": "f1_macro", "direction": "maximize", "target": 0.9, "minimum": 0.8}
+    (tmp_path / "criteria.yaml").write_text(yaml.safe_dump(criteria))
     return tmp_path
 
 
-def test_the_stage_writes_drift_retrain_and_dashboard(project: Path) -> None:
-    params = {
-        "monitor": {
-            "success_criteria": "criteria.yaml",
-            "batch_size": 400,
-            "shift": 2.0,
-            "shifted_features": ["x2"],
-            "seed": 1,
-        }
+def params(project: Path, **monitor: Any) -> dict[str, Any]:
+    return {
+        "monitor": {"success_criteria": "criteria.yaml", "min_labelled_rows": 20, **monitor},
+        "serve": {"prediction_log": f"sqlite:///{project / 'predictions.db'}"},
     }
-    run(project, params)
+
+
+def log_traffic(
+    project: Path,
+    model: LogisticRegression,
+    rows: pd.DataFrame,
+    start: datetime,
+    *,
+    shift: float = 0.0,
+    label: bool = True,
+    arm_of: Any = lambda i: "champion" if i % 4 else "challenger",
+    shadow: bool = False,
+) -> None:
+    """Serve ``rows`` one per second from ``start`` as the serving app logs them, with the
+    true label as feedback (reward 1 when the answer was right)."""
+    features = rows[["x1", "x2"]].assign(x1=rows["x1"] + shift)
+    answers = model.predict(features)
+    log = PredictionLog(f"sqlite:///{project / 'predictions.db'}")
+    try:
+        ids = []
+        for i, (record, answer) in enumerate(
+            zip(features.to_dict("records"), answers, strict=True)
+        ):
+            time = start + timedelta(seconds=i)
+            arm = arm_of(i)
+            version = "2" if arm == "challenger" else "1"
+            output = {"prediction": int(answer), "probabilities": None}
+            ids.append(log.append(Prediction(arm, record, output, 1.0, version, time=time)))
+            if shadow:
+                log.append(Prediction("challenger", record, output, 1.0, "2", True, time=time))
+        assert log.flush(timeout=10)
+        if label:
+            for pid, truth, answer in zip(ids, rows["label"], answers, strict=True):
+                reward = float(int(truth) == int(answer))
+                assert log.feedback(pid, label=int(truth), reward=reward) == "recorded"
+    finally:
+        log.close(timeout=10)
+
+
+def at(hours: float) -> str:
+    return (START + timedelta(hours=hours)).isoformat()
+
+
+def outputs(project: Path) -> dict[str, bytes]:
+    folder = project / "reports" / "monitoring"
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def test_a_fresh_project_without_traffic_appends_nothing_and_says_what_to_run(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(project, params(project)) is None
+    assert NO_TRAFFIC in capsys.readouterr().out
+    assert not (project / "predictions.db").exists(), "monitoring must not create the log"
     out = project / "reports" / "monitoring"
-    drift = json.loads((out / "drift.json").read_text())
-    retrain = json.loads((out / "retrain.json").read_text())
-    assert drift["batch"]["rows"] == 50, "at most the 50 test rows, none twice"
-    assert drift["batch"]["shifted_features"] == ["x2"]
-    assert drift["drift"]["features"]["x2"]["drifted"]
-    assert drift["quality"]["target"] == 0.9
-    assert retrain == {"retrain": False, "reasons": []}, "1 of 2 features is not more than half"
-    assert "<svg" in (out / "dashboard.html").read_text()
-    assert "decide_on" not in drift["quality"], "monitoring holds the point value, not a bound"
+    assert (out / "history.jsonl").read_text() == ""
+    assert json.loads((out / "retrain.json").read_text())["retrain"] is False
+    assert json.loads((out / "drift.json").read_text()) == {"windows": 0}
+    assert "No traffic yet" in (out / "dashboard.html").read_text()
 
 
-def test_an_unchanged_rerun_of_the_stage_writes_the_same_bytes(project: Path) -> None:
-    params = {"monitor": {"success_criteria": "criteria.yaml", "shift": 1.0, "seed": 3}}
-    gate = project / "reports" / "evaluation" / "gate.json"
-    gate.parent.mkdir(parents=True)
-    gate.write_text(json.dumps(GATE))
-    run(project, params)
-    out = project / "reports" / "monitoring"
-    written = {path: path.read_bytes() for path in sorted(out.iterdir())}
-    run(project, params)
-    assert {path: path.read_bytes() for path in sorted(out.iterdir())} == written
+def test_a_window_of_healthy_traffic_appends_one_entry(project: Path, model) -> None:
+    log_traffic(project, model, two_blobs(200, seed=5), START)
+    entry = run(project, params(project), until=at(1))
+    assert entry is not None
+    assert read_history(project / "reports/monitoring/history.jsonl") == [
+        json.loads(json.dumps(entry))
+    ]
+    assert entry["since"] is None and entry["until"] == "2026-12-01T10:00:00.000000Z"
+    assert (entry["rows"], entry["labelled_rows"], entry["violations"]) == (200, 200, 0)
+    assert entry["quality"]["alert"] == OK and entry["quality"]["value"] > 0.9
+    assert entry["quality"]["minimum"] == 0.8
+    assert entry["drift"]["drifted_features"] == 0
+    assert set(entry["drift"]["features"]["x1"]) == {
+        "psi",
+        "test",
+        "statistic",
+        "pvalue",
+        "drifted",
+    }
+    champion, challenger = entry["arms"]["champion"], entry["arms"]["challenger"]
+    assert (champion["served"], challenger["served"]) == (150, 50)
+    assert champion["rewards"] == 150 and 0.9 < champion["mean_reward"] <= 1.0
+    assert challenger["model_versions"] == ["2"]
 
 
-def test_the_stage_says_which_stage_to_run_when_the_model_is_missing(project: Path) -> None:
-    (project / "models" / "model.joblib").unlink()
-    with pytest.raises(StageError, match=re.escape("run `dvc repro train` first")):
-        run(project, {"monitor": {"success_criteria": "criteria.yaml"}})
+def test_a_rerun_without_new_predictions_appends_and_rewrites_nothing(
+    project: Path, model, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log_traffic(project, model, two_blobs(100, seed=5), START)
+    run(project, params(project), until=at(1))
+    written = outputs(project)
+    assert run(project, params(project), until=at(2)) is None
+    assert "no new predictions since 2026-12-01T10:00:00" in capsys.readouterr().out
+    assert outputs(project) == written
 
 
-def test_the_stage_names_an_unknown_shifted_feature(project: Path) -> None:
-    params = {"monitor": {"success_criteria": "criteria.yaml", "shifted_features": ["x9"]}}
-    with pytest.raises(ConfigError, match="x9 not among the features"):
-        run(project, params)
+def test_the_next_window_starts_where_the_last_one_ended(project: Path, model) -> None:
+    log_traffic(project, model, two_blobs(200, seed=5), START)
+    run(project, params(project), until=at(1))
+    log_traffic(project, model, two_blobs(150, seed=6), START + timedelta(hours=2), shift=3.0)
+    entry = run(project, params(project), until=at(3))
+    assert entry["since"] == "2026-12-01T10:00:00.000000Z"
+    assert entry["rows"] == 150, "only the predictions after the last window"
+    assert entry["drift"]["features"]["x1"]["drifted"]
+    assert not entry["drift"]["features"]["x2"]["drifted"]
+    assert entry["quality"]["alert"] == BELOW_MINIMUM
+    retrain = json.loads((project / "reports/monitoring/retrain.json").read_text())
+    assert retrain["retrain"] and "does not meet the minimum" in retrain["reasons"][0]
+    assert len(read_history(project / "reports/monitoring/history.jsonl")) == 2
+
+
+def test_an_explicit_window_reads_only_its_own_predictions(project: Path, model) -> None:
+    log_traffic(project, model, two_blobs(120, seed=5), START)  # 09:00:00 to 09:01:59
+    entry = run(project, params(project), since=at(0), until=at(1 / 60))
+    assert entry["rows"] == 60 and entry["since"] == "2026-12-01T09:00:00.000000Z"
+
+
+def test_a_bad_window_is_a_clear_error(project: Path) -> None:
+    with pytest.raises(StageError, match="not an ISO 8601 time"):
+        run(project, params(project), since="yesterday")
+    with pytest.raises(StageError, match="is not before --until"):
+        run(project, params(project), since=at(2), until=at(1))
+
+
+def test_unlabelled_traffic_measures_drift_but_not_quality(project: Path, model) -> None:
+    log_traffic(project, model, two_blobs(80, seed=5), START, label=False)
+    entry = run(project, params(project), until=at(1))
+    assert entry["labelled_rows"] == 0
+    assert entry["quality"]["value"] is None and entry["quality"]["alert"] == UNMEASURED
+    assert "no labelled rows" in entry["quality"]["note"]
+
+
+def test_shadow_answers_are_counted_apart_from_traffic(project: Path, model) -> None:
+    log_traffic(
+        project, model, two_blobs(40, seed=5), START, arm_of=lambda i: "champion", shadow=True
+    )
+    entry = run(project, params(project), until=at(1))
+    assert entry["rows"] == 40
+    assert entry["arms"]["champion"]["served"] == 40
+    assert entry["arms"]["challenger"] == {
+        "served": 0,
+        "shadowed": 40,
+        "rewards": 0,
+        "mean_reward": None,
+        "model_versions": [],
+    }
+
+
+def test_values_the_schema_refuses_are_counted(project: Path, model) -> None:
+    log_traffic(project, model, two_blobs(30, seed=5), START)
+    log = PredictionLog(f"sqlite:///{project / 'predictions.db'}")
+    bad = Prediction(
+        "champion",
+        {"x1": "n/a", "x2": 0.1},
+        {"prediction": 0},
+        1.0,
+        "1",
+        time=START + timedelta(minutes=5),
+    )
+    log.append(bad)
+    log.close(timeout=10)
+    entry = run(project, params(project), until=at(1))
+    assert entry["rows"] == 31 and entry["violations"] == 1
+    assert "'n/a'" in entry["violation_examples"][0]
+
+
+def test_the_router_state_is_read_as_the_serving_app_saves_it() -> None:
+    saved = {
+        "strategy": "bandit",
+        "versions": {"champion": "1", "challenger": "2"},
+        "router": {
+            "stats": {
+                "champion": {
+                    "served": 10,
+                    "shadowed": 0,
+                    "errors": 0,
+                    "rewards": 4,
+                    "reward_sum": 3.0,
+                }
+            }
+        },
+    }
+    assert router_comparison(saved) == {
+        "strategy": "bandit",
+        "arms": {"champion": {"served": 10, "shadowed": 0, "rewards": 4, "mean_reward": 0.75}},
+    }
+    assert router_comparison(None) is None
+
+
+# The retraining trigger, from the history --------------------------------------------------
+
+
+def entry(
+    until: str, value: float | None = 0.95, labelled: int = 100, drifted: tuple[bool, ...] = ()
+) -> dict[str, Any]:
+    features = {
+        f"f{i}": {
+            "psi": 0.3 if d else 0.01,
+            "test": "ks",
+            "statistic": 0.1,
+            "pvalue": 0.001 if d else 0.5,
+            "drifted": d,
+        }
+        for i, d in enumerate(drifted or (False, False))
+    }
+    share = sum(item["drifted"] for item in features.values()) / len(features)
+    return {
+        "since": None,
+        "until": until,
+        "rows": 100,
+        "labelled_rows": labelled,
+        "violations": 0,
+        "quality": {
+            "metric": "f1_macro",
+            "direction": "maximize",
+            "target": 0.9,
+            "minimum": 0.8,
+            "value": value,
+            "alert": alert_level(F1, value),
+            "labelled_rows": labelled,
+        },
+        "drift": {
+            "threshold": 0.2,
+            "significance": 0.01,
+            "bins": 10,
+            "drifted_features": int(share * len(features)),
+            "drifted_share": share,
+            "features": features,
+        },
+        "arms": {
+            "champion": {
+                "served": 75,
+                "shadowed": 0,
+                "rewards": 70,
+                "mean_reward": 0.9,
+                "model_versions": ["1"],
+            },
+            "challenger": {
+                "served": 25,
+                "shadowed": 0,
+                "rewards": 20,
+                "mean_reward": 0.8,
+                "model_versions": ["2"],
+            },
+        },
+        "router": None,
+    }
+
+
+SETTINGS = MonitorSettings(success_criteria="unused.yaml", min_labelled_rows=30)
+
+
+def test_no_history_triggers_nothing() -> None:
+    decision = retrain_decision([], F1, SETTINGS)
+    assert decision["retrain"] is False and decision["windows"] == 0
+
+
+def test_quality_below_the_minimum_in_the_latest_window_triggers_retraining() -> None:
+    decision = retrain_decision([entry("t1"), entry("t2", value=0.7)], F1, SETTINGS)
+    assert decision["retrain"]
+    assert decision["reasons"] == [
+        "f1_macro 0.7 on the window ending t2 (100 labelled rows) does not meet the minimum "
+        "acceptable value 0.8"
+    ]
+
+
+def test_a_recovered_window_clears_the_quality_trigger() -> None:
+    assert not retrain_decision([entry("t1", value=0.7), entry("t2")], F1, SETTINGS)["retrain"]
+
+
+def test_a_window_with_too_few_labels_does_not_judge_quality() -> None:
+    history = [entry("t1", value=0.7), entry("t2", value=0.95, labelled=5)]
+    decision = retrain_decision(history, F1, SETTINGS)
+    assert decision["retrain"], "the latest window with enough labels still says too low"
+    assert "window ending t1" in decision["reasons"][0]
+    assert not retrain_decision([entry("t1", value=0.5, labelled=5)], F1, SETTINGS)["retrain"]
+
+
+def test_an_error_above_its_minimum_triggers_retraining() -> None:
+    history = [
+        {**entry("t1"), "quality": {**entry("t1")["quality"], "metric": "rmse", "value": 61.0}}
+    ]
+    assert retrain_decision(history, RMSE, SETTINGS)["retrain"]
+
+
+def test_sustained_drift_triggers_retraining() -> None:
+    drifted = (True, True, False)
+    decision = retrain_decision(
+        [entry("t1", drifted=drifted), entry("t2", drifted=drifted)], F1, SETTINGS
+    )
+    assert decision["retrain"]
+    assert decision["reasons"] == [
+        "more than 50% of the features drifted in each of the last 2 window(s) (latest: f0, f1)"
+    ]
+
+
+def test_one_drifted_window_is_not_sustained_drift() -> None:
+    drifted = (True, True, False)
+    assert not retrain_decision([entry("t1", drifted=drifted)], F1, SETTINGS)["retrain"]
+    history = [entry("t1", drifted=drifted), entry("t2"), entry("t3", drifted=drifted)]
+    assert not retrain_decision(history, F1, SETTINGS)["retrain"]
+
+
+def test_drift_on_exactly_the_allowed_share_is_not_drift_enough() -> None:
+    history = [entry("t1", drifted=(True, False)), entry("t2", drifted=(True, False))]
+    assert not retrain_decision(history, F1, SETTINGS)["retrain"]
+
+
+def test_low_quality_and_sustained_drift_give_both_reasons() -> None:
+    history = [entry("t1", drifted=(True, True)), entry("t2", value=0.5, drifted=(True, True))]
+    assert len(retrain_decision(history, F1, SETTINGS)["reasons"]) == 2
 
 
 # The dashboard -----------------------------------------------------------------------------
 
 
-def sample_report(criteria: SuccessCriteria, value: float, alert: str) -> dict:
-    return {
-        "batch": {"rows": 500, "seed": 0, "shift": 0.5, "shifted_features": ["<petal>"]},
-        "quality": {**criteria.__dict__, "value": value, "alert": alert},
-        "drift": {
-            "threshold": 0.2,
-            "significance": 0.01,
-            "bins": 10,
-            "max_drifted_share": 0.5,
-            "drifted_features": 1,
-            "drifted_share": 0.5,
-            "features": {
-                "<petal>": {
-                    "psi": 0.31,
-                    "test": "ks",
-                    "statistic": 0.2,
-                    "pvalue": 0.001,
-                    "drifted": True,
-                },
-                "sepal": {
-                    "psi": 0.04,
-                    "test": "ks",
-                    "statistic": 0.05,
-                    "pvalue": 0.6,
-                    "drifted": False,
-                },
-            },
-        },
-    }
-
-
+THRESHOLDS = {"metric": "f1_macro", "direction": "maximize", "target": 0.9, "minimum": 0.8}
 GATE = {
     "decision": "go",
     "metric": "f1_macro",
@@ -430,71 +556,107 @@ GATE = {
 }
 
 
-def test_the_dashboard_is_self_contained() -> None:
-    page = render_dashboard(
-        sample_report(F1, 0.86, BELOW_TARGET), {"retrain": False, "reasons": []}, GATE
-    )
-    assert page.startswith("<!DOCTYPE html>")
-    for outside in ("<script", "<link", "src=", "href=", "@import", "url(", "http:", "https:"):
-        assert outside not in page, f"the dashboard refers to something outside it: {outside}"
-    assert page.count("<svg") == 2
+class Page(HTMLParser):
+    """What a reader of the dashboard sees: elements by tag and class, and the text."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def having(self, tag: str, css: str | None = None) -> list[dict[str, str | None]]:
+        return [
+            attrs
+            for name, attrs in self.elements
+            if name == tag and (css is None or css in (attrs.get("class") or "").split())
+        ]
 
 
-def test_the_dashboard_shows_the_thresholds_the_value_and_the_decisions() -> None:
-    retrain = {"retrain": True, "reasons": ["prediction quality is below the minimum"]}
-    page = render_dashboard(sample_report(F1, 0.75, BELOW_MINIMUM), retrain, GATE, title="Iris")
-    for text in (
+def three_windows() -> list[dict[str, Any]]:
+    return [
+        entry("2026-12-01T10:00:00.000000Z", value=0.95),
+        entry("2026-12-02T10:00:00.000000Z", value=None, labelled=0),
+        entry("2026-12-03T10:00:00.000000Z", value=0.75, drifted=(True, False)),
+    ]
+
+
+def test_the_dashboard_shows_the_metric_as_a_trend_against_target_and_minimum() -> None:
+    history = three_windows()
+    retrain = retrain_decision(history, F1, SETTINGS)
+    page = Page(render_dashboard(history, retrain, GATE, THRESHOLDS, title="Blobs"))
+    trend = page.having("svg", "trend")
+    assert len(trend) == 1
+    points = page.having("circle", "window")
+    assert len(points) == 2, "one point per measured window; the unlabelled one is a gap"
+    assert len(page.having("line", "target")) == len(page.having("line", "minimum")) == 1
+    text = " ".join(page.text)
+    for expected in (
         "target 0.9",
         "minimum 0.8",
-        "threshold 0.2",
-        "0.75",
-        "0.93",
-        "0.31",
-        "short of the minimum acceptable value",
-        "prediction quality is below the minimum",
-        "<title>Iris: monitoring</title>",
-        ">go<",
-        "95% confidence interval",
-        "0.87–0.97",
-        ">998<",
-        "lower bound 0.87",
-        "confidence interval at evaluation: 0.87 to 0.97",
+        "2026-12-03 10:00: 0.75",
+        "retrain",
+        "does not meet the minimum",
+        "go",
+        "95% confidence",
     ):
-        assert text in page
-    assert "&lt;petal&gt;" in page and "<petal>" not in page, "names must be escaped"
+        assert expected in text, expected
 
 
-def test_the_dashboard_handles_a_metric_to_minimize_and_no_gate_yet() -> None:
-    page = render_dashboard(
-        sample_report(RMSE, 52.0, BELOW_TARGET), {"retrain": False, "reasons": []}
+def test_the_dashboard_shows_drift_per_feature_per_window_and_traffic_per_arm() -> None:
+    history = three_windows()
+    page = Page(
+        render_dashboard(history, retrain_decision(history, F1, SETTINGS), None, THRESHOLDS)
     )
-    assert "Lower is better" in page
-    assert "target 50" in page and "minimum 60" in page
-    # 52 is above the target 50: "below the target" would read as the wrong way round.
-    assert "acceptable, short of the target" in page
-    assert "below the target" not in page
-    assert "No gate decision yet" in page
+    heat = [attrs for attrs in page.having("td") if "num" in (attrs.get("class") or "")]
+    assert len(page.having("td", "bad")) == 1, "the one drifted feature-window"
+    assert len(page.having("td", "good")) == 5
+    assert heat
+    assert len(page.having("rect", "arm-champion")) == 3
+    assert len(page.having("rect", "arm-challenger")) == 3
+    text = " ".join(page.text)
+    assert "Champion against challenger" in text and "0.9" in text and "0.8" in text
+    assert "No gate decision yet" in text
 
 
-def test_the_dashboard_names_the_upper_bound_of_an_error_the_decision_rested_on() -> None:
-    gate = {
-        **GATE,
-        "metric": "rmse",
-        "value": 52.0,
-        "compared_value": 58.0,
-        "interval": {"low": 47.0, "high": 58.0, "confidence": 0.9, "resamples": 1000},
-    }
-    page = render_dashboard(
-        sample_report(RMSE, 52.0, BELOW_TARGET), {"retrain": False, "reasons": []}, gate
-    )
-    assert "upper bound 58" in page and "lower bound" not in page
-    assert "90% confidence interval" in page
+def test_the_dashboard_is_self_contained_and_deterministic() -> None:
+    history = three_windows()
+    retrain = retrain_decision(history, F1, SETTINGS)
+    html = render_dashboard(history, retrain, GATE, THRESHOLDS)
+    assert html.startswith("<!DOCTYPE html>")
+    for outside in ("<script", "<link", "src=", "href=", "@import", "url(", "http:", "https:"):
+        assert outside not in html, f"the dashboard refers to something outside it: {outside}"
+    assert render_dashboard(history, retrain, GATE, THRESHOLDS) == html
+    assert re.search(r"\bnan\b", html, re.IGNORECASE) is None, "NaN leaked into the page"
 
 
-def test_the_dashboard_reads_a_gate_file_from_before_intervals() -> None:
-    old = {key: value for key, value in GATE.items() if key in ("decision", "metric", "value")}
-    page = render_dashboard(sample_report(F1, 0.86, BELOW_TARGET), {"retrain": False}, old)
-    assert ">go<" in page and "confidence interval" not in page
+def test_the_dashboard_escapes_names() -> None:
+    history = [entry("2026-12-01T10:00:00.000000Z")]
+    history[0]["drift"]["features"] = {"<petal>": history[0]["drift"]["features"]["f0"]}
+    html = render_dashboard(history, {"retrain": False, "reasons": []}, None, THRESHOLDS)
+    assert "&lt;petal&gt;" in html and "<petal>" not in html
+
+
+def test_the_dashboard_of_an_empty_history_says_how_to_get_traffic() -> None:
+    html = render_dashboard([], {"retrain": False, "reasons": []}, GATE, THRESHOLDS)
+    assert "make serve" in html and "make simulate" in html
+
+
+def test_the_stage_renders_the_trend_from_the_history_file(project: Path, model) -> None:
+    log_traffic(project, model, two_blobs(100, seed=5), START)
+    run(project, params(project), until=at(1))
+    log_traffic(project, model, two_blobs(100, seed=6), START + timedelta(hours=2))
+    run(project, params(project), until=at(3))
+    page = Page((project / "reports/monitoring/dashboard.html").read_text())
+    assert len(page.having("circle", "window")) == 2
+    summary = json.loads((project / "reports/monitoring/drift.json").read_text())
+    assert summary["windows"] == 2 and summary["rows"] == 100
 
 
 def test_the_dashboard_command_prints_where_the_page_is(
@@ -509,12 +671,3 @@ def test_the_dashboard_command_prints_where_the_page_is(
     page.write_text("<!DOCTYPE html>\n")
     assert dashboard_main([]) == 0
     assert capsys.readouterr().out.strip() == str(page)
-
-
-def test_the_dashboard_shows_an_unmeasurable_metric_as_not_available() -> None:
-    page = render_dashboard(
-        sample_report(F1, float("nan"), UNMEASURED), {"retrain": False, "reasons": []}
-    )
-    assert "could not be measured on this batch" in page
-    assert "n/a" in page
-    assert re.search(r"\bnan\b", page, re.IGNORECASE) is None, "NaN leaked into the page"
