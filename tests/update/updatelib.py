@@ -192,6 +192,37 @@ def _commit_and_tag(repo: Path, tag: str | None) -> None:
         git(repo, "tag", tag)
 
 
+PRE_SPLIT_COMMIT = "b79b2f8"  # the last template that generated the machinery into src/
+PRE_SPLIT_PATHS = ("copier.yml", "template", "migrations")
+
+
+def build_split_template_repo(destination: Path) -> Path:
+    """A template repository tagged v1.1.0 (before the runtime split) and v2.0.0 (this checkout).
+
+    v1.1.0 is extracted from this repository's history, so its projects carry the machinery
+    modules and their tests as they were really shipped.
+    """
+    destination.mkdir(parents=True)
+    git(destination, "init", "--quiet", "--initial-branch=main")
+    archive = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "archive", PRE_SPLIT_COMMIT, *PRE_SPLIT_PATHS],
+        capture_output=True,
+        env=clean_env(),
+        timeout=TIMEOUT,
+        check=True,
+    ).stdout
+    subprocess.run(
+        ["tar", "-x", "-C", str(destination)], input=archive, timeout=TIMEOUT, check=True
+    )
+    _commit_and_tag(destination, "v1.1.0")
+    for name in ("template", "migrations"):
+        shutil.rmtree(destination / name)
+        shutil.copytree(REPO_ROOT / name, destination / name)
+    shutil.copy2(REPO_ROOT / "copier.yml", destination / "copier.yml")
+    _commit_and_tag(destination, "v2.0.0")
+    return destination
+
+
 # --- user projects --------------------------------------------------------------------------
 
 
