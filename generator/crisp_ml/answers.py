@@ -144,6 +144,8 @@ CREDENTIAL_FREE = {
     " or your cloud credentials",
     "mlflow_tracking_uri": 'drop the "user:password@" part and set MLFLOW_TRACKING_USERNAME'
     " and MLFLOW_TRACKING_PASSWORD in the environment instead",
+    "prediction_log_url": 'drop the ":password" part and set CRISP_PREDICTION_LOG_URL (the'
+    " whole URL) or PGPASSWORD in the environment instead",
 }
 
 

@@ -117,6 +117,18 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str, str]] = [
         "mlflow_tracking_uri",
         "http://host:port",
     ),
+    (
+        "prediction-log-url-with-password",
+        {"prediction_log_url": "postgresql+psycopg2://ml:secret@db.example.com:5432/log"},
+        "prediction_log_url",
+        "CRISP_PREDICTION_LOG_URL",
+    ),
+    (
+        "prediction-log-url-not-a-url",
+        {"prediction_log_url": "db.example.com/log"},
+        "prediction_log_url",
+        "is not a SQLAlchemy URL",
+    ),
     ("bad-email", {"author_email": "not-an-email"}, "author_email", "name@example.com"),
     ("unknown-license", {"license": "GPL-3.0"}, "license", "is not in ['MIT'"),
     ("branch-with-space", {"default_branch": "my branch"}, "default_branch", "for example"),
@@ -370,7 +382,7 @@ def test_every_question_has_help_a_default_and_a_check(questionnaire: dict[str, 
         for name, spec in questionnaire.items()
         if not name.startswith("_") and spec.get("when") is not False  # hidden: computed values
     }
-    assert len(questions) == 21
+    assert len(questions) == 22
     for name, spec in questions.items():
         assert spec.get("help"), f"{name} has no help"
         assert "default" in spec, f"{name} has no default"

@@ -27,6 +27,7 @@ TEXT_QUESTIONS: dict[str, dict[str, Any]] = {
     "author_email": {},
     "dvc_remote_url": {"dvc_remote": "local"},
     "mlflow_tracking_uri": {"mlflow_tracking": "server"},
+    "prediction_log_url": {},
     "default_branch": {},
 }
 GOOD = {
@@ -38,6 +39,7 @@ GOOD = {
     "author_email": "ana@example.com",
     "dvc_remote_url": "../churn-dvc-storage",
     "mlflow_tracking_uri": "http://127.0.0.1:5000",
+    "prediction_log_url": "postgresql+psycopg2://ml@db.example.com:5432/log",
     "default_branch": "main",
 }
 INJECTIONS = ["\n[core]\nremote = evil", "\r", "\x00", "\t", "\x1b[31m", "\u2028x: 1", "\x85"]

@@ -93,4 +93,5 @@ def test_copier_yml_carries_the_parsers_pattern() -> None:
 
     doubled = URL_CREDENTIALS_PATTERN.replace("\\", "\\\\")
     text = (REPO_ROOT / "copier.yml").read_text(encoding="utf-8")
-    assert text.count(f"{{% set credentials = '{doubled}' %}}") == 2
+    # dvc_remote_url, mlflow_tracking_uri and prediction_log_url
+    assert text.count(f"{{% set credentials = '{doubled}' %}}") == 3
