@@ -39,6 +39,13 @@ class Dataset:
         return list(self.schema["features"])
 
     @property
+    def feature_kinds(self) -> dict[str, str]:
+        """Each feature's kind, ``numeric`` or ``categorical`` (from the data catalog's types);
+        a schema.json written before kinds were recorded has numeric features only."""
+        kinds = self.schema.get("feature_kinds") or {}
+        return {name: kinds.get(name, "numeric") for name in self.features}
+
+    @property
     def X(self) -> pd.DataFrame:
         return self.frame[self.features]
 
@@ -62,8 +69,11 @@ def load_prepared(root: Path) -> Dataset:
     """The prepared dataset under ``root/data/prepared``."""
     folder = root / PREPARED_DIR
     schema = read_json(folder / SCHEMA_FILE)
+    kinds = schema.get("feature_kinds") or {}
+    # Categories are text: read as numbers, "007" would become 7, another category.
+    text = {name: object for name, kind in kinds.items() if kind == "categorical"}
     try:
-        frame = pd.read_csv(folder / DATASET_FILE)
+        frame = pd.read_csv(folder / DATASET_FILE, dtype=text)
     except FileNotFoundError:
         raise StageError(f"{folder / DATASET_FILE}: not found; run `dvc repro prepare`") from None
     return Dataset(frame, schema)

@@ -1,8 +1,10 @@
 """Model construction (CRISP-ML steps 5.3 and 5.5): the baseline and the real model.
 
-Both are scikit-learn pipelines whose first steps apply the preprocessing the prepare stage
-decided (imputation, standardisation), so they are fitted on the training rows only and a
-saved model takes prepared features as they are.
+Both are scikit-learn pipelines whose first step applies the preprocessing the prepare stage
+decided, so it is fitted on the training rows only and a saved model takes prepared features
+as they are: numeric features are imputed and standardised; categorical ones (the data
+catalog's categorical, boolean and string columns) are put in their canonical text, given a
+``missing`` category and one-hot encoded, ignoring categories training never saw.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from crisp_ml.runtime.config import ConfigError
+from crisp_ml.runtime.schema import as_category_text
+from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import (
     GradientBoostingClassifier,
@@ -20,7 +24,7 @@ from sklearn.ensemble import (
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 ESTIMATORS: dict[str, dict[str, Any]] = {
     "classification": {
@@ -40,12 +44,38 @@ BASELINE_STRATEGIES = {
 }
 
 
-def preprocessing(decisions: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The pipeline steps for the prepare stage's ``model_preprocessing`` decisions."""
+MISSING_CATEGORY = "(missing)"
+
+
+def numeric_preprocessing(decisions: dict[str, Any]) -> Pipeline:
+    """Imputation and, if decided, standardisation of the numeric features."""
     steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy=decisions["imputation"]))]
     if decisions.get("standardize"):
         steps.append(("scale", StandardScaler()))
-    return steps
+    return Pipeline(steps)
+
+
+def categorical_preprocessing() -> Pipeline:
+    """Canonical text, a category for missing values, then one column per category."""
+    return Pipeline(
+        [
+            ("text", FunctionTransformer(as_category_text, feature_names_out="one-to-one")),
+            ("impute", SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY)),
+            ("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+        ]
+    )
+
+
+def preprocessing(decisions: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The pipeline step for the prepare stage's ``model_preprocessing`` decisions: the
+    categorical features (``categorical``) encoded, every other feature numeric."""
+    categorical = list(decisions.get("categorical") or [])
+    transformer = ColumnTransformer(
+        [("categorical", categorical_preprocessing(), categorical)],
+        remainder=numeric_preprocessing(decisions),
+        verbose_feature_names_out=False,
+    )
+    return [("preprocess", transformer)]
 
 
 def build_model(task: str, settings: dict[str, Any], decisions: dict[str, Any]) -> Pipeline:
