@@ -332,11 +332,13 @@ def edit_like_a_team(project: Path) -> TeamEdits:
     ]
     module.write_text("\n".join(code) + "\n", encoding="utf-8")
     edits.wrote(module.relative_to(project).as_posix(), *[line for line in code if line])
-    config = package / "config.py"
+    # models.py: team code every template version generates (config.py moved to
+    # crisp_ml.runtime in v2.0.0).
+    models = package / "models.py"
     tweak = ["", "", "TEAM_RANDOM_SEED = 20260301  # agreed in the modelling review"]
-    original = config.read_text(encoding="utf-8")
-    config.write_text(original + "\n".join(tweak) + "\n", encoding="utf-8")
-    edits.wrote(config.relative_to(project).as_posix(), tweak[-1])
+    original = models.read_text(encoding="utf-8")
+    models.write_text(original + "\n".join(tweak) + "\n", encoding="utf-8")
+    edits.wrote(models.relative_to(project).as_posix(), tweak[-1])
 
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "-m", "Team work: documents, pipeline, params, code")
