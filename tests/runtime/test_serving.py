@@ -409,7 +409,7 @@ def test_saved_state_of_other_model_versions_is_not_restored(serve) -> None:
     service = first.app.state.service
     saved = service.log.__class__(service.log.url)
     state = saved.load_state("router")
-    state["versions"] = {CHAMPION: "1", CHALLENGER: "7"}
+    state["model_versions"] = {CHAMPION: "1", CHALLENGER: "7"}
     saved.save_state("router", state)
     saved.close()
     second = serve(root=service.root)

@@ -56,12 +56,12 @@ from .router import CHALLENGER, CHAMPION, ABSplit, Router, build_router
 from .serving_metrics import CONTENT_TYPE, ServingMetrics
 from .serving_models import LoadedModel, Scored, Scorer, ServingError, load_arms
 from .serving_payload import FeedbackRequest, PredictRequest, Validator
-from .serving_state import STATE_NAME, restore, snapshot
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
 RECENT_PREDICTIONS = 100_000  # served answers kept in memory to turn labels into rewards
+STATE_NAME = "router"  # the prediction log's state row for Router.state()
 CHAMPION_ONLY = "champion-only"  # the strategy's name when there is no challenger
 CLOSE_SECONDS = 5.0  # at shutdown, the longest wait for the log to write what it holds
 
@@ -114,19 +114,22 @@ class Service:
         if challenger is None:
             # Champion only: a zero share for the challenger keeps the router's bookkeeping.
             solo = self.scorers[CHAMPION]
-            return Router(solo, solo, ABSplit(challenger_fraction=0.0))
+            return Router(solo, solo, ABSplit(0.0), model_versions=self.versions)
         deploy = params.get("deploy")
         if not isinstance(deploy, dict):
             raise ServingError("params.yaml: missing the `deploy:` section (the strategy)")
-        return build_router(deploy, self.scorers[CHAMPION], self.scorers[CHALLENGER])
+        scorers = self.scorers
+        return build_router(deploy, scorers[CHAMPION], scorers[CHALLENGER], self.versions)
 
     def _restore(self) -> None:
+        # A state of other model versions or another strategy is ignored by the router:
+        # a new challenger is a new experiment (a rolled-back canary must not block it).
         try:
-            saved = self.log.load_state(STATE_NAME)
-        except PredictionLogUnavailable as error:
+            restored = self.router.restore(self.log.load_state(STATE_NAME))
+        except (PredictionLogUnavailable, ValueError) as error:
             logger.warning("router state not restored, starting afresh: %s", error)
             return
-        if restore(self.router, saved, self.strategy, self.versions):
+        if restored:
             logger.info("router state restored from the prediction log")
 
     def summary(self) -> dict[str, Any]:
@@ -230,9 +233,8 @@ class Service:
         return 200, {**body, "arm": served.arm}
 
     def _save_state(self) -> None:
-        summary = self.summary()
         with self.lock:
-            state = snapshot(self.router, summary, self.versions)
+            state = self.router.state()
         try:
             self.log.save_state(STATE_NAME, state)
         except PredictionLogUnavailable as error:
