@@ -287,8 +287,9 @@ def run(root: Path, params: dict[str, Any], args: argparse.Namespace) -> list[Re
         print(result.summary(train.task))
         done.append(result)
     if "shifted" in parts:
+        named = ", ".join(moved) if len(moved) <= 5 else f"all {len(moved)} numeric features"
         print(
-            f"simulate: shifted {', '.join(moved)} by {settings.shift:g} training standard "
+            f"simulate: shifted {named} by {settings.shift:g} training standard "
             "deviation(s); run `make monitor` to score the traffic"
         )
     return done
