@@ -98,7 +98,9 @@ class Project:
     def gate(self, gate: dict[str, Any]) -> None:
         self.write("reports/evaluation/gate.json", json.dumps(gate))
 
-    def history(self, challenger: tuple[int, float], champion: tuple[int, float], **extra: Any):
+    def history(
+        self, challenger: tuple[int, float | None], champion: tuple[int, float], **extra: Any
+    ) -> None:
         arms = {
             CHALLENGER: {"rewards": challenger[0], "mean_reward": challenger[1], **extra},
             CHAMPION: {"rewards": champion[0], "mean_reward": champion[1]},
@@ -280,6 +282,16 @@ def test_without_a_live_comparison_champion_is_refused_unless_forced(
     assert project.promote("champion", "--reason", "no traffic yet", "--force") == 0
     assert project.alias(CHAMPION) == second
     assert project.audit()[-1]["live"]["forced"] is True
+
+
+def test_a_window_without_challenger_feedback_is_no_comparison(
+    champion_and_challenger: tuple[str, str], project: Project
+) -> None:
+    _, second = champion_and_challenger
+    project.history(challenger=(0, None), champion=(500, 0.92))
+    assert project.promote("champion", "--reason", "x") == 1
+    assert project.promote("champion", "--reason", "x", "--force") == 0
+    assert project.alias(CHAMPION) == second
 
 
 def test_a_worse_challenger_is_refused(

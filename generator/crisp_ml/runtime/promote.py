@@ -16,7 +16,8 @@
   ``deploy.canary.min_rewards``, else 100) and a mean reward no more than
   ``promote.reward_margin`` (default ``deploy.canary.rollback_margin``, else 0.05) below the
   champion arm's. ``--force`` promotes without a live comparison when there is none at all
-  (recorded as forced); it never overrides the gate, too few rewards or a worse result.
+  (no history, or no reward for this challenger version in its latest window; recorded as
+  forced); it never overrides the gate, too few rewards or a worse result.
 - ``rollback --reason TEXT [--by NAME]``: ``previous-champion`` becomes champion again (and
   the demoted version becomes ``previous-champion``, so a rollback can be undone the same way).
 - ``status``: the versions that hold each alias.
@@ -246,9 +247,11 @@ def live_comparison(project: Project, challenger: str, force: bool) -> dict[str,
     arms = latest_arms(project.root)
     source = project.root / HISTORY_FILE
     if arms is not None:
-        versions = _arm(arms, CHALLENGER)[2]
+        rewards, _, versions = _arm(arms, CHALLENGER)
         if versions and challenger not in versions:
             arms = None  # that window served an older challenger: no evidence on this one
+        elif rewards == 0:
+            arms = None  # a window without feedback on the challenger is no evidence either
     if arms is None:
         if force:
             return {"forced": True, "note": f"no live comparison in {HISTORY_FILE}"}
