@@ -372,6 +372,19 @@ def test_a_body_without_exactly_one_of_features_and_instances_is_422(serve, body
     assert serve("ab").post("/predict", json=body).status_code == 422
 
 
+@store_test
+def test_rows_the_model_itself_refuses_are_422_not_a_server_error(
+    serve, tmp_path: Path, store: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_project(tmp_path, store, monkeypatch, "shadow")  # the champion answers
+    (root / "phases/03-data-understanding/data-catalog.yaml").unlink()
+    client = serve(root=root)  # no catalog: nulls pass, and the champion has no imputer
+    response = client.post("/predict", json={"features": {**ROW, "mean radius": None}})
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["check"] == "model" and "NaN" in problem["message"]
+
+
 def test_without_a_catalog_the_model_features_are_checked() -> None:
     frame, problems = check_features([ROW, {"mean radius": True}], FEATURES)
     assert [(p["row"], p["column"], p["check"]) for p in problems] == [

@@ -149,7 +149,12 @@ class Service:
         start = time.perf_counter()
         with self.lock:
             shadowed_before = self.router.stats[CHALLENGER].shadowed
-            routed = self.router.predict(frame, key)
+            try:
+                routed = self.router.predict(frame, key)
+            except (ValueError, TypeError) as error:  # scikit-learn's "bad input" errors
+                self.metrics.reject()
+                message = f"the model cannot predict on these rows: {error}"
+                raise HTTPException(status_code=422, detail=[model_refusal(message)]) from None
             shadow = self._shadow_answer(shadowed_before)
         latency = time.perf_counter() - start
         arm, scored = routed.arm, routed.prediction
@@ -256,6 +261,11 @@ class Service:
     def close(self) -> None:
         self._save_state()
         self.log.close(timeout=CLOSE_SECONDS)
+
+
+def model_refusal(message: str) -> dict[str, Any]:
+    """A 422 detail entry for rows the checks let through but the model itself refused."""
+    return {"row": None, "column": None, "check": "model", "message": message}
 
 
 def label_reward(served: Served, label: Any) -> float | None:
