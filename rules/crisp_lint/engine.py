@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from crisp_lint.config import ConfigError, check_selectors
 from crisp_lint.model import LIFECYCLE, Finding, Phase, Problem, Rule, Severity
+from crisp_lint.registry import Rules
 from crisp_lint.repo import RepoView
 from crisp_lint.selection import is_selected
 
@@ -80,7 +81,8 @@ def lint(
 ) -> Report:
     """Run the selected rules over ``repo`` and grade their findings.
 
-    ``rules`` defaults to the full registry; tests pass their own. Raises ConfigError for an
+    ``rules`` defaults to the full registry (crisp_lint.registry, whose rule modules import
+    only when one of their rules runs); tests pass their own. Raises ConfigError for an
     unknown selector.
     """
     options = options or Options()
@@ -91,7 +93,7 @@ def lint(
     config = repo.config
     phase = options.phase or config.phase or DEFAULT_PHASE
     strict = options.strict or config.strict
-    selected = _selected_rules(rules, options, repo)
+    selected = _selected_codes(rules, options, repo)
     if not selected:
         raise ConfigError(
             "no rule selected: select, extend-select and ignore (in the configuration and"
@@ -103,32 +105,36 @@ def lint(
 
     # GEN006 judges whether there is a CRISP-ML layer at all; ignoring it (or a rule set
     # without it) judges the phases whatever the repository holds.
-    adopted = not is_selected_code(NOT_ADOPTED, selected) or has_crisp_ml_layer(repo)
+    adopted = NOT_ADOPTED not in selected or has_crisp_ml_layer(repo)
 
     ran: list[str] = []
     skipped: dict[str, str] = {}
     cut_short: list[str] = []
     findings: list[Finding] = []
-    for rule in _run_order(selected):
+    # Every decision up to "it runs" takes only the code and its phase, so a rule that does
+    # not run is never looked up, and its module (see crisp_lint.registry) never imported.
+    for code in _run_order(selected):
         if (
             deadline is not None
-            and rule.code not in COLLECTORS
+            and code not in COLLECTORS
             and (cut_short or time.monotonic() > deadline)
         ):
-            cut_short.append(rule.code)
-            skipped[rule.code] = f"the time budget of {budget:g} s ran out"
+            cut_short.append(code)
+            skipped[code] = f"the time budget of {budget:g} s ran out"
             continue
-        if not adopted and rule.phase is not Phase.GENERAL:
-            skipped[rule.code] = NOT_A_PROJECT
+        rule_phase = _phase(rules, code)
+        if not adopted and rule_phase is not Phase.GENERAL:
+            skipped[code] = NOT_A_PROJECT
             continue
-        severity = grade(rule, phase, strict=strict, all_phases=options.all_phases)
-        if severity is None:
-            skipped[rule.code] = f"a later phase than {phase.value} (use --all-phases)"
+        if not judged(rule_phase, phase, all_phases=options.all_phases):
+            skipped[code] = f"a later phase than {phase.value} (use --all-phases)"
             continue
+        rule = rules[code]
+        severity = _severity(rule, phase, strict=strict)
         if rule.needs is not None and rule.needs not in options.needs:
-            skipped[rule.code] = f"needs {rule.needs} (use --with {rule.needs})"
+            skipped[code] = f"needs {rule.needs} (use --with {rule.needs})"
             continue
-        ran.append(rule.code)
+        ran.append(code)
         for problem in _run(rule, repo):
             path = _normalise(problem.path)
             if config.exclude and repo.is_excluded(path):
@@ -142,7 +148,7 @@ def lint(
     if cut_short and OUT_OF_TIME in rules:
         findings.append(_out_of_time(rules[OUT_OF_TIME], cut_short, budget, repo))
     findings.sort(key=lambda f: f.sort_key)
-    for code in rules:
+    for code in _codes(rules):
         if code not in ran and code not in skipped:
             skipped[code] = NOT_SELECTED
     return Report(
@@ -165,10 +171,6 @@ def has_crisp_ml_layer(repo: RepoView) -> bool:
     return repo.is_file(SUCCESS_CRITERIA) or any(
         repo.is_file(f"{phase.folder}/{CHECKLIST}") for phase in LIFECYCLE
     )
-
-
-def is_selected_code(code: str, selected: list[Rule]) -> bool:
-    return any(rule.code == code for rule in selected)
 
 
 def _not_adopted(rule: Rule) -> Finding:
@@ -203,6 +205,20 @@ def _out_of_time(rule: Rule, cut_short: list[str], budget: float, repo: RepoView
 
 def grade(rule: Rule, current: Phase, *, strict: bool, all_phases: bool) -> Severity | None:
     """The severity of ``rule``'s findings in phase ``current``; None when it is not judged."""
+    if not judged(rule.phase, current, all_phases=all_phases):
+        return None
+    return _severity(rule, current, strict=strict)
+
+
+def judged(rule_phase: Phase, current: Phase, *, all_phases: bool) -> bool:
+    """Whether rules of ``rule_phase`` run in phase ``current``: all but later phases'."""
+    if rule_phase is Phase.GENERAL or all_phases:
+        return True
+    return LIFECYCLE.index(rule_phase) <= LIFECYCLE.index(current)
+
+
+def _severity(rule: Rule, current: Phase, *, strict: bool) -> Severity:
+    """The severity of a judged rule's findings (see the table at the top)."""
     if rule.phase is Phase.GENERAL:
         return rule.severity
     distance = LIFECYCLE.index(rule.phase) - LIFECYCLE.index(current)
@@ -210,12 +226,14 @@ def grade(rule: Rule, current: Phase, *, strict: bool, all_phases: bool) -> Seve
         return Severity.ERROR
     if distance == 0:
         return Severity.ERROR if strict else Severity.WARNING
-    return Severity.INFO if all_phases else None
+    return Severity.INFO
 
 
-def _selected_rules(rules: Mapping[str, Rule], options: Options, repo: RepoView) -> list[Rule]:
+def _selected_codes(rules: Mapping[str, Rule], options: Options, repo: RepoView) -> list[str]:
+    """The codes that the selectors select, in ``rules``' order; looks no rule up."""
     config = repo.config
-    known = set(rules)
+    codes = _codes(rules)
+    known = set(codes)
     where = config.source or "configuration"
     for selectors, origin in (
         (config.select or (), f"{where}: select"),
@@ -229,21 +247,32 @@ def _selected_rules(rules: Mapping[str, Rule], options: Options, repo: RepoView)
     select = options.select if options.select is not None else config.select
     extend = (*config.extend_select, *options.extend_select)
     ignore = (*config.ignore_selectors, *options.ignore)
-    needs_known = {r.needs for r in rules.values() if r.needs}
-    unknown = sorted(options.needs - needs_known)
-    if unknown:
-        raise ConfigError(
-            f"--with: unknown input `{unknown[0]}` "
-            f"(known: {', '.join(sorted(needs_known)) or 'none'})"
-        )
-    return [r for r in rules.values() if is_selected(r.code, select, extend, ignore)]
+    if options.needs:  # which inputs a rule may need is known only by looking at every rule
+        needs_known = {r.needs for r in rules.values() if r.needs}
+        unknown = sorted(options.needs - needs_known)
+        if unknown:
+            raise ConfigError(
+                f"--with: unknown input `{unknown[0]}` "
+                f"(known: {', '.join(sorted(needs_known)) or 'none'})"
+            )
+    return [code for code in codes if is_selected(code, select, extend, ignore)]
 
 
-def _run_order(rules: list[Rule]) -> list[Rule]:
+def _codes(rules: Mapping[str, Rule]) -> list[str]:
+    """The codes of ``rules`` in order, without importing a lazily loaded rule module."""
+    return rules.codes() if isinstance(rules, Rules) else list(rules)
+
+
+def _phase(rules: Mapping[str, Rule], code: str) -> Phase:
+    """The phase of rule ``code``, without importing a lazily loaded rule module."""
+    return rules.phase(code) if isinstance(rules, Rules) else rules[code].phase
+
+
+def _run_order(codes: list[str]) -> list[str]:
     """The engine's collector rules last: they report what the others ran into."""
     from crisp_lint.engine_rules import COLLECTORS
 
-    return sorted(rules, key=lambda r: r.code in COLLECTORS)
+    return sorted(codes, key=lambda code: code in COLLECTORS)
 
 
 def _run(rule: Rule, repo: RepoView) -> list[Problem]:

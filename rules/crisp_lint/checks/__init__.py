@@ -1,19 +1,8 @@
-"""crisp-lint's rules, one module per phase plus ``general``.
+"""crisp-lint's rules, one module per phase plus ``general`` and ``secrets``.
 
-Importing this package registers every rule in :data:`crisp_lint.model.REGISTRY`. The list
-is explicit so a new module is a deliberate, reviewed addition; modules whose name starts
-with ``_`` are shared helpers and register nothing of their own.
+Importing this package registers nothing: each rule module registers its own rules in
+:data:`crisp_lint.model.REGISTRY` when it is imported, and crisp_lint.registry imports only
+the modules of the rules a run judges (its index ``RULE_MODULES`` names every module and the
+codes it registers). Modules whose name starts with ``_`` are shared helpers and register
+nothing of their own.
 """
-
-from crisp_lint.checks import (  # noqa: F401 - imported for their registrations
-    business_understanding,
-    data_preparation,
-    data_understanding,
-    deployment,
-    evaluation,
-    general,
-    literature_review,
-    modelling,
-    monitoring,
-    secrets,
-)

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from crisp_lint.checklist import HEADER, HEADER_LINE, Checklist, ChecklistRow, split_cells
+from crisp_lint.checks._regex import lazy
 from crisp_lint.checks._tags import GIT_HISTORY
 from crisp_lint.model import Phase, Problem, rule
 from crisp_lint.workflow import PHASE_TITLES, steps_of
@@ -29,7 +30,7 @@ CHECKLIST_FILE = "CHECKLIST.md"
 DOCUMENT_SUFFIXES = frozenset(
     {".md", ".markdown", ".rst", ".txt", ".yaml", ".yml", ".toml", ".json", ".py", ".html"}
 )
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATE = lazy(r"^\d{4}-\d{2}-\d{2}$")
 # A sign-off made today east of here may carry tomorrow's date; later than that is a typo.
 SIGN_OFF_CLOCK_SKEW = timedelta(days=1)
 _QA_PRINCIPLE = (
@@ -38,13 +39,13 @@ _QA_PRINCIPLE = (
 )
 
 # A sign-off cell may name several people: "ana, bob", "ana & bob", "ana and bob".
-_SIGNERS = re.compile(r"\s*(?:[,;&]|\band\b)\s*", re.IGNORECASE)
+_SIGNERS = lazy(r"\s*(?:[,;&]|\band\b)\s*", re.IGNORECASE)
 # GitHub's private commit e-mails: "12345+handle@users.noreply.github.com".
-_NOREPLY_ID = re.compile(r"^\d+\+")
+_NOREPLY_ID = lazy(r"^\d+\+")
 # A git blame --porcelain header: commit (SHA-1 or SHA-256), original line, final line.
 # The cells a reviewer fills in: changing only these is signing off, not doing the work.
 _SIGN_OFF = frozenset({HEADER.index("Signed off by"), HEADER.index("Date")})
-_BLAME_HEADER = re.compile(r"^(?P<commit>[0-9a-f]{40}|[0-9a-f]{64}) \d+ (?P<line>\d+)")
+_BLAME_HEADER = lazy(r"^(?P<commit>[0-9a-f]{40}|[0-9a-f]{64}) \d+ (?P<line>\d+)")
 
 RowCheck = Callable[["RepoView", Checklist, ChecklistRow], Iterator[Problem]]
 

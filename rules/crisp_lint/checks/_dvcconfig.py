@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from crisp_lint.checks._regex import lazy
 from crisp_lint.model import split_lines
 
-_SECTION = re.compile(r"^\[\s*(?P<name>.+?)\s*\]$")
-_OPTION = re.compile(r"^(?P<key>[A-Za-z0-9_.-]+)\s*=\s*(?P<value>.*)$")
+_SECTION = lazy(r"^\[\s*(?P<name>.+?)\s*\]$")
+_OPTION = lazy(r"^(?P<key>[A-Za-z0-9_.-]+)\s*=\s*(?P<value>.*)$")
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from crisp_lint.checklist import FENCE, SEPARATOR_CELL, split_cells
+from crisp_lint.checks._regex import lazy
 
-_HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<title>.+?)\s*#*\s*$")
+_HEADING = lazy(r"^(?P<hashes>#{1,6})\s+(?P<title>.+?)\s*#*\s*$")
 
 
 @dataclass(frozen=True)

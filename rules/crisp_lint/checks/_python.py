@@ -7,12 +7,14 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
+from crisp_lint.checks._regex import lazy
+
 if TYPE_CHECKING:
     from crisp_lint.checks._pipeline import Stage
     from crisp_lint.repo import RepoView
 
 SOURCE_ROOTS = ("src", "")
-_IMPORT = re.compile(
+_IMPORT = lazy(
     r"^\s*(?:from\s+(?P<from>\.*[\w.]*)\s+import\s+(?P<names>[\w., ()]+)"
     r"|import\s+(?P<module>[\w.]+))",
     re.MULTILINE,

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 
+from crisp_lint.checks._regex import lazy
 from crisp_lint.credentials import url_credentials
 from crisp_lint.model import split_lines
 
-SECRET_KEY = re.compile(
+SECRET_KEY = lazy(
     r"(^|[_.-])(token|secret|password|passwd|pwd|api[_-]?key|access[_-]?key"
     r"|secret[_-]?access[_-]?key|account[_-]?key|sas[_-]?token|connection[_-]?string"
     r"|private[_-]?key|credentials?)($|[_.-])",
     re.IGNORECASE,
 )
-_REFERENCE = re.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$|^\{\{.*\}\}$|^<.*>$")
+_REFERENCE = lazy(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$|^\{\{.*\}\}$|^<.*>$")
 
 
 def is_reference(value: str) -> bool:

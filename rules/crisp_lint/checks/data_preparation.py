@@ -38,6 +38,7 @@ from crisp_lint.checks._pipeline import (
     stages_named,
 )
 from crisp_lint.checks._python import stage_scripts
+from crisp_lint.checks._regex import lazy
 from crisp_lint.checks._tags import GIT_HISTORY, untagged_version
 from crisp_lint.model import Phase, Problem, rule
 from crisp_lint.workflow import cite
@@ -60,8 +61,8 @@ DECISIONS: dict[str, tuple[str, ...]] = {
 }
 EVALUATION_ROLES = ("evaluate", "monitor")
 SUBSETS = ("train", "val", "test")
-_SUBSET_FLAG = re.compile(r"--subsets?[= ](?P<value>[A-Za-z_,]+)")
-_TEST_LITERAL = re.compile(r"""(["'])test\1""")
+_SUBSET_FLAG = lazy(r"--subsets?[= ](?P<value>[A-Za-z_,]+)")
+_TEST_LITERAL = lazy(r"""(["'])test\1""")
 
 register_checklist_rules(PHASE)
 

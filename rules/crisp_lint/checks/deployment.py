@@ -12,6 +12,7 @@ from crisp_lint.checks._ci import jobs
 from crisp_lint.checks._documents import document_rule
 from crisp_lint.checks._locate import line_of_key
 from crisp_lint.checks._pipeline import parameters
+from crisp_lint.checks._regex import lazy
 from crisp_lint.model import Phase, Problem, rule
 from crisp_lint.workflow import cite
 
@@ -23,8 +24,8 @@ FOLDER = PHASE.folder
 # What the generated router supports when its source cannot be read.
 DEFAULT_STRATEGIES = ("ab", "bandit", "shadow", "canary")
 ROUTER_FILE = "router.py"
-_STRATEGIES = re.compile(r"^STRATEGIES\s*(?::[^=]*)?=\s*[(\[](?P<items>[^)\]]*)[)\]]", re.M)
-_QUOTED = re.compile(r"""["']([^"']+)["']""")
+_STRATEGIES = lazy(r"^STRATEGIES\s*(?::[^=]*)?=\s*[(\[](?P<items>[^)\]]*)[)\]]", re.M)
+_QUOTED = lazy(r"""["']([^"']+)["']""")
 PROMOTION_WORDS = ("promot", "deploy")
 GATE_WORDS = ("gate", "evaluat")
 GATE_COMMAND = "gate_check"

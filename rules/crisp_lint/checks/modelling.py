@@ -20,6 +20,7 @@ from crisp_lint.checks._pipeline import (
     stages_named,
 )
 from crisp_lint.checks._python import stage_scripts, uses_module
+from crisp_lint.checks._regex import lazy
 from crisp_lint.checks.business_understanding import SUCCESS_CRITERIA
 from crisp_lint.model import Phase, Problem, rule
 from crisp_lint.workflow import cite
@@ -31,8 +32,8 @@ PHASE = Phase.MODELLING
 TRACKERS = ("mlflow", "dvclive")  # experiment trackers a train stage may log to
 FOLDER = PHASE.folder
 QUALITY_MEASURE = f"{FOLDER}/quality-measure.md"
-_RELATIVE_SQLITE = re.compile(r"^sqlite:///(?!/)")
-_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
+_RELATIVE_SQLITE = lazy(r"^sqlite:///(?!/)")
+_SCHEME = lazy(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 # Committed run records whose `git_state` says how the code that produced them relates to
 # git (the template's train stage writes it; see tracking.py in a generated project).
 RUN_RECORDS = ("reports/train/run.json",)

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from crisp_lint.checks._regex import LazyPattern, lazy
 from crisp_lint.checks.general import DVC_CONFIG
 from crisp_lint.credentials import url_credentials
 from crisp_lint.model import Phase, Problem, rule
@@ -53,12 +54,14 @@ VARIABLES_REPORTED_ELSEWHERE = frozenset({DVC_CONFIG, "params.yaml"})
 class Detector:
     name: str
     needles: tuple[str, ...]  # lower case; the file must contain one of them
-    pattern: re.Pattern[str]  # its ``secret`` group is what is masked and allow-listed
+    # Compiled the first time a file holds a needle. Its ``secret`` group is what is masked
+    # and allow-listed.
+    pattern: LazyPattern
     what: str  # "a GitHub token"
 
 
 def _detector(name: str, needles: tuple[str, ...], pattern: str, what: str) -> Detector:
-    return Detector(name, needles, re.compile(pattern), what)
+    return Detector(name, needles, lazy(pattern), what)
 
 
 _B64 = r"[A-Za-z0-9+/]"
@@ -173,7 +176,7 @@ TOKEN_DETECTORS: tuple[Detector, ...] = (
 )
 # The header, then key material within a few lines (or "\n" escapes, as in a JSON key file):
 # a PEM marker alone, as a parser's constant, is not a key.
-PRIVATE_KEY_BLOCK = re.compile(
+PRIVATE_KEY_BLOCK = lazy(
     r"-----BEGIN (?P<kind>(?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----"
     rf"(?:[^-]{{0,300}}?)(?P<secret>{_B64}{{40,}})"
 )
@@ -181,31 +184,31 @@ PRIVATE_KEY_BLOCK = re.compile(
 # -- secret-named variables -----------------------------------------------------------------
 
 # NAME = value, NAME: value, "NAME": "value", NAME="value" (a keyword argument), export NAME=v
-_ASSIGNMENT = re.compile(
+_ASSIGNMENT = lazy(
     r"(?P<name>[A-Za-z_][A-Za-z0-9_.-]{0,100})(?P<quote>[\"']?)[ \t]*(?P<op>:=|=|:)(?!=)[ \t]*"
     r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[^\s\"'`#,;()\[\]{}]+)"
 )
 # The name, in snake case, must end with one of these words.
-_SECRET_NAME = re.compile(
+_SECRET_NAME = lazy(
     r"(?:^|[_.-])(?:password|passwd|passphrase|pwd|secret|token|auth[_-]?token|api[_-]?key"
     r"|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|account[_-]?key|signing[_-]?key"
     r"|encryption[_-]?key|client[_-]?secret|credentials?)$"
 )
 # ...but not these: tokenizer vocabulary and pagination cursors.
-_NOT_SECRET_NAME = re.compile(
+_NOT_SECRET_NAME = lazy(
     r"(?:^|[_.-])(?:pad|bos|eos|unk|sep|cls|mask|start|end|stop|special|page|next|continuation"
     r"|cancel|cancellation|sentinel|default|max|min|num|n)[_.-]token$"
 )
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_CAMEL = lazy(r"(?<=[a-z0-9])(?=[A-Z])")
 _PYTHON_LIKE = frozenset(
     {".py", ".pyi", ".js", ".mjs", ".cjs", ".ts", ".jsx", ".tsx", ".java", ".kt", ".go", ".rs",
      ".rb", ".r", ".scala", ".c", ".h", ".cpp", ".cs", ".swift", ".php", ".jl", ".ipynb"}
 )  # fmt: skip
 _YAML_LIKE = frozenset({".yaml", ".yml", ".json", ".md", ".markdown"})
-_REFERENCE = re.compile(
+_REFERENCE = lazy(
     r"^(?:\$|!|%\(|\{.*\}$|<.*>$|\[.*\]$)|\{\{|\{%|os\.environ|getenv|process\.env|secrets\."
 )
-_PLACEHOLDER_WORDS = re.compile(
+_PLACEHOLDER_WORDS = lazy(
     r"example|sample|dummy|fake|placeholder|changeme|change[_-]me|redacted|your[_-]?|xxxx"
     r"|\*\*\*|\.\.\.|…|todo|fixme|replace[_-]?me|insert[_-]|<|>|xxx|12345|asdf|qwerty"
     # a value that names a secret rather than being one: "refresh_token", "my-secret-key"
@@ -217,22 +220,22 @@ _NOT_A_VALUE = frozenset(
      "token", "required", "optional", "string", "str", "bytes", "env", "undefined", "n/a",
      "empty", "hidden", "masked", "unset", "off", "on"}
 )  # fmt: skip
-_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
-_PATH = re.compile(r"^(?:~|\.{1,2})?/|^[\w.-]+(?:/[\w.-]+)+\.\w{1,5}$|://")
-_FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
+_ENV_NAME = lazy(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+_PATH = lazy(r"^(?:~|\.{1,2})?/|^[\w.-]+(?:/[\w.-]+)+\.\w{1,5}$|://")
+_FENCE = lazy(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
 # A secret word right before an assignment: the only lines worth parsing.
 _CANDIDATE_WORDS = r"(?:passw|passphrase|pwd|secret|token|key|credential)"
-_CANDIDATE = re.compile(_CANDIDATE_WORDS + r"[a-z0-9_.-]*[\"']?[ \t]*[:=]")  # on lower case
-_CANDIDATE_ANY_CASE = re.compile(_CANDIDATE.pattern, re.IGNORECASE)  # 8x slower
+_CANDIDATE = lazy(_CANDIDATE_WORDS + r"[a-z0-9_.-]*[\"']?[ \t]*[:=]")  # on lower case
+_CANDIDATE_ANY_CASE = lazy(_CANDIDATE.pattern, re.IGNORECASE)  # 8x slower
 # A lower-case word or words ("delimiter", "some_value"): in code a label, not a secret.
-_WORD_LIKE = re.compile(r"^@?[a-z]+(?:[._-][a-z]+)*$")
+_WORD_LIKE = lazy(r"^@?[a-z]+(?:[._-][a-z]+)*$")
 MAX_LINE_FOR_VARIABLES = 2000  # longer lines are minified code, not settings
-_EXPRESSION = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")  # settings.token
+_EXPRESSION = lazy(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")  # settings.token
 
 # -- suppressions -----------------------------------------------------------------------
 
-_SUPPRESSION = re.compile(r"crisp-lint:[ \t]*ignore\[(?P<codes>[^\]\n]*)\](?P<reason>[^\n]*)")
-_REASON_END = re.compile(r"\s*(?:-->|\*/|\"\"\"|''')\s*$")
+_SUPPRESSION = lazy(r"crisp-lint:[ \t]*ignore\[(?P<codes>[^\]\n]*)\](?P<reason>[^\n]*)")
+_REASON_END = lazy(r"\s*(?:-->|\*/|\"\"\"|''')\s*$")
 
 
 def mask(secret: str) -> str:

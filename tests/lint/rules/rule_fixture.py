@@ -19,10 +19,12 @@ from typing import Any
 import yaml
 from lint_helpers import GIT_IDENTITY
 
-import crisp_lint.checks  # noqa: F401 - registers the rules
 from crisp_lint.model import LIFECYCLE, REGISTRY, Phase, Problem
+from crisp_lint.registry import load_all
 from crisp_lint.repo import RepoView
 from crisp_lint.workflow import steps_of
+
+load_all()  # imports every rule module, which registers its rules in REGISTRY
 
 BU, LR, DU, DP, MO, EV, DE, MN = LIFECYCLE
 SIGNED = "ana | 2026-11-02"
