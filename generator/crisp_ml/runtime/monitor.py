@@ -547,22 +547,24 @@ def retrain_decision(
 
 
 def latest_summary(history: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """``drift.json``: the latest window in numbers DVC shows (``dvc metrics show``)."""
-    if not history:
-        return {"windows": 0}
-    latest = history[-1]
+    """``drift.json``: the latest window in numbers DVC shows (``dvc metrics show``).
+
+    The same keys with or without a window (null before the first), so ``dvc metrics diff``
+    compares like with like.
+    """
+    latest = history[-1] if history else {}
+    drift = latest.get("drift", {})
     return {
         "windows": len(history),
         "since": latest.get("since"),
-        "until": latest["until"],
-        "rows": latest.get("rows"),
-        "labelled_rows": latest.get("labelled_rows"),
-        "violations": latest.get("violations"),
-        "quality": latest.get("quality"),
-        "drift": {
-            key: latest.get("drift", {}).get(key)
-            for key in ("drifted_features", "drifted_share", "threshold")
+        "until": latest.get("until"),
+        "rows": latest.get("rows", 0),
+        "labelled_rows": latest.get("labelled_rows", 0),
+        "violations": latest.get("violations", 0),
+        "quality": {
+            key: latest.get("quality", {}).get(key) for key in ("metric", "value", "alert")
         },
+        "drift": {key: drift.get(key) for key in ("drifted_features", "drifted_share")},
     }
 
 
