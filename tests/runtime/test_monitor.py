@@ -393,6 +393,24 @@ def test_values_the_schema_refuses_are_counted(project: Path, model) -> None:
     assert "'n/a'" in entry["violation_examples"][0]
 
 
+def test_the_data_catalog_is_the_schema_of_a_window(project: Path, model) -> None:
+    catalog = project / "phases" / "03-data-understanding" / "data-catalog.yaml"
+    catalog.parent.mkdir(parents=True)
+    columns = [
+        {"name": "row_id", "type": "integer", "role": "key"},
+        {"name": "x1", "type": "number", "range": [-10, 10]},
+        {"name": "x2", "type": "number"},
+        {"name": "label", "type": "categorical", "role": "target", "allowed": [0, 1]},
+    ]
+    catalog.write_text(yaml.safe_dump({"sources": [{"name": "blobs", "columns": columns}]}))
+    rows = two_blobs(30, seed=5)
+    rows.loc[3, "x1"] = 50.0  # outside the catalog's range, though a number
+    log_traffic(project, model, rows, START)
+    entry = run(project, params(project), until=at(1))
+    assert entry["violations"] == 1
+    assert "`x1`" in entry["violation_examples"][0]
+
+
 def test_the_router_state_is_read_as_the_serving_app_saves_it() -> None:
     saved = {
         "strategy": "bandit",
