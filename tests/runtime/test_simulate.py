@@ -24,6 +24,7 @@ from crisp_ml.runtime.simulate import (
     prediction_of,
     run,
     shifted_rows,
+    wait_until_serving,
 )
 
 
@@ -164,9 +165,34 @@ def test_no_server_is_a_clear_error_naming_make_serve(
     (project / "params.yaml").write_text("simulate: {}\n")
     monkeypatch.chdir(project)
     started = time.monotonic()
-    assert main(["--url", f"http://127.0.0.1:{free_port()}", "--timeout", "2"]) == 1
+    url = f"http://127.0.0.1:{free_port()}"
+    assert main(["--url", url, "--timeout", "2", "--wait", "1"]) == 1
     assert time.monotonic() - started < 10
     assert "start it with `make serve`" in capsys.readouterr().err
+
+
+def test_simulate_waits_for_a_server_that_is_still_starting() -> None:
+    """`make serve &` then `make simulate`: the app takes seconds to load its models."""
+    import http.server
+    import threading
+
+    port = free_port()
+    servers: list[http.server.HTTPServer] = []
+
+    def start_late() -> None:
+        time.sleep(1.0)
+        server = http.server.HTTPServer(("127.0.0.1", port), http.server.BaseHTTPRequestHandler)
+        servers.append(server)
+        server.serve_forever(poll_interval=0.1)
+
+    threading.Thread(target=start_late, daemon=True).start()
+    started = time.monotonic()
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}", wait=20)
+    finally:
+        for server in servers:
+            server.shutdown()
+    assert 0.9 < time.monotonic() - started < 20
 
 
 def test_both_answer_shapes_give_the_id() -> None:

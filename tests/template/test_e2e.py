@@ -341,6 +341,115 @@ def test_the_dashboard_is_one_self_contained_page(generated: Generated) -> None:
     assert "reports/monitoring/dashboard.html" in shown.stdout
 
 
+# The production loop the README ran: promote, serve, simulate, monitor ----------------------
+
+
+def test_make_promote_gave_the_go_version_both_aliases(
+    generated: Generated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow
+
+    store = f"sqlite:///{generated.root / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    registered = generated.json("reports/train/run.json")["registered_model"]
+    client = mlflow.MlflowClient(tracking_uri=store, registry_uri=store)
+    # The first go version has nothing to compare with, so it is champion and challenger.
+    for alias in ("champion", "challenger"):
+        version = client.get_model_version_by_alias(registered["name"], alias)
+        assert version.version == str(registered["version"]), alias
+        assert version.tags["crisp.gate"] == "go", alias
+    audit = (generated.root / "reports/deployment/promotions.jsonl").read_text(encoding="utf-8")
+    promotions = [json.loads(line) for line in audit.splitlines()]
+    assert [entry["action"] for entry in promotions] == ["challenger"]
+    assert promotions[0]["by"] and promotions[0]["version"] == str(registered["version"])
+
+
+def prediction_log(generated: Generated) -> dict[str, int]:
+    import sqlite3
+
+    with sqlite3.connect(generated.root / "predictions.db") as db:
+        served = db.execute("SELECT count(*) FROM predictions WHERE NOT shadow").fetchone()[0]
+        labelled = db.execute("SELECT count(*) FROM feedback").fetchone()[0]
+        mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+    return {"served": served, "labelled": labelled, "wal": int(mode == "wal")}
+
+
+def test_every_simulated_request_and_label_reached_the_prediction_log(
+    generated: Generated,
+) -> None:
+    history = history_entries(generated)
+    logged = prediction_log(generated)
+    # Held-out rows, then their shifted copy: each served once and labelled once.
+    assert logged["served"] == sum(entry["rows"] for entry in history) > 0
+    assert logged["labelled"] == logged["served"]
+    assert logged["wal"] == 1
+    assert "predictions.db" in generated.run("git", "check-ignore", "predictions.db")
+
+
+def history_entries(generated: Generated) -> list[dict[str, Any]]:
+    text = (generated.root / "reports/monitoring/history.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_monitoring_kept_a_history_of_two_windows_and_saw_the_shift(generated: Generated) -> None:
+    held_out, shifted = history_entries(generated)  # the last `make monitor` added nothing
+    assert held_out["since"] is None and shifted["since"] == held_out["until"]
+    criteria = yaml.safe_load(
+        (generated.root / "phases/01-business-understanding/success-criteria.yaml").read_text()
+    )
+    for entry in (held_out, shifted):
+        assert entry["labelled_rows"] == entry["rows"]
+        assert entry["quality"]["value"] is not None
+        assert entry["quality"]["target"] == criteria["target"]
+        assert entry["quality"]["minimum"] == criteria["minimum"]
+        assert entry["arms"]["champion"]["served"] > 0
+    assert shifted["drift"]["drifted_share"] > held_out["drift"]["drifted_share"]
+    trigger = generated.json("reports/monitoring/retrain.json")
+    assert isinstance(trigger["retrain"], bool) and "reasons" in trigger
+
+
+def chromium() -> str | None:
+    import shutil
+
+    found = (shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome"))
+    return next((path for path in found if path), None)
+
+
+def test_the_dashboard_shows_the_history_in_headless_chromium(
+    generated: Generated, tmp_path: Path
+) -> None:
+    browser = chromium()
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Chromium (.ci/run installs Debian's package)")
+        pytest.skip("no Chromium here: .ci/run installs it")
+    page = (generated.root / "reports/monitoring/dashboard.html").resolve()
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ]
+    dom = run([browser, *flags, "--dump-dom", page.as_uri()], tmp_path, dict(os.environ), 120)
+    rendered = dom.stdout
+    assert "<svg" in rendered, "the trend is drawn"
+    for entry in history_entries(generated):
+        assert entry["until"][:10] in rendered or entry["until"][:16] in rendered
+    screenshot = tmp_path / "dashboard.png"
+    run(
+        [browser, *flags, f"--screenshot={screenshot}", "--window-size=1280,2000", page.as_uri()],
+        tmp_path,
+        dict(os.environ),
+        120,
+    )
+    assert screenshot.stat().st_size > 10_000, "a blank page is a few hundred bytes"
+
+
 def test_an_unchanged_rerun_rewrites_no_committed_output(generated: Generated) -> None:
     generated.run("dvc", "repro", "--force", timeout=600)
     assert generated.run("git", "status", "--porcelain") == "", "a weekly retrain would open a PR"
@@ -385,6 +494,11 @@ def test_mlflow_holds_train_and_evaluate_runs_tied_to_code_and_data(
     assert evaluate.data.tags["train_run_id"] == train.info.run_id
 
     pointer = generated.json("reports/train/run.json")
+    # The registered version is train's too: the registry tags it with the same model hash.
+    registered = pointer.pop("registered_model")
+    version = mlflow.MlflowClient().get_model_version(registered["name"], registered["version"])
+    assert registered["name"] == experiment["experiment"]
+    assert version.tags["model.sha256"] == train.data.tags["model.sha256"]
     assert pointer == {
         "experiment": experiment["experiment"],
         "tracking_uri": "sqlite:///mlflow.db",  # project-relative: the same in every clone

@@ -18,6 +18,7 @@ import argparse
 import json
 import math
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -34,6 +35,7 @@ from .pipeline import StageError
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 TIMEOUT = 10.0  # seconds per request: a stuck server must not hang the replay
+WAIT_FOR_SERVER = 60.0  # seconds for `make serve &` to load MLflow and the models
 MAX_CONSECUTIVE_FAILURES = 20  # then the server is broken, not one row
 PARTS = ("held-out", "shifted")
 
@@ -258,6 +260,31 @@ def _call(base: str, path: str, body: dict[str, Any], timeout: float) -> tuple[i
         ) from None
 
 
+def wait_until_serving(base: str, wait: float, poll: float = 0.5) -> None:
+    """Wait (at most ``wait`` seconds) for ``GET /health`` to answer at all.
+
+    `make serve &` followed by `make simulate` is the README's own sequence, and the app
+    needs a few seconds to load MLflow and both models. Any HTTP answer means it is up (a
+    degraded log answers 503, and its predictions still count); a refused connection past
+    the deadline is the clear error of :func:`_call`.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=min(5.0, max(wait, 0.1))):
+                return
+        except urllib.error.HTTPError:
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+            if time.monotonic() >= deadline:
+                reason = getattr(error, "reason", error)
+                raise SimulateError(
+                    f"no serving app answered at {base} within {wait:g} s ({reason}); start"
+                    " it with `make serve` (in another terminal), or pass --url"
+                ) from None
+        time.sleep(poll)
+
+
 # The command -------------------------------------------------------------------------------
 
 
@@ -280,6 +307,7 @@ def run(root: Path, params: dict[str, Any], args: argparse.Namespace) -> list[Re
     moved = choose_shifted(train.X, train.features, settings.shifted_features)
     parts = PARTS if args.part == "both" else (args.part,)
     base = args.url.rstrip("/")
+    wait_until_serving(base, args.wait)
     done = []
     for part in parts:
         data = rows if part == "held-out" else shifted_rows(rows, train.X, moved, settings.shift)
@@ -307,6 +335,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, help="order of the replayed rows")
     parser.add_argument("--part", choices=[*PARTS, "both"], default="both")
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per request")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=WAIT_FOR_SERVER,
+        help=f"seconds to wait for the server to come up (default {WAIT_FOR_SERVER:g})",
+    )
     return parser.parse_args(argv)
 
 
