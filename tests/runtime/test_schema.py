@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -251,3 +252,21 @@ def test_reading_the_catalog_does_not_import_pandera() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_prepared_categories_are_read_back_as_text_with_their_kinds(tmp_path: Path) -> None:
+    from crisp_ml.runtime.datasets import load_prepared
+
+    folder = tmp_path / "data/prepared"
+    folder.mkdir(parents=True)
+    (folder / "dataset.csv").write_text("id,zip,x,y\n0,007,1.5,0\n1,010,2.5,1\n", encoding="utf-8")
+    schema = {"task": "classification", "key": "id", "target": "y", "features": ["zip", "x"]}
+    kinds = {"zip": "categorical", "x": "numeric"}
+    (folder / "schema.json").write_text(
+        json.dumps({**schema, "feature_kinds": kinds}), encoding="utf-8"
+    )
+    dataset = load_prepared(tmp_path)
+    assert dataset.feature_kinds == kinds
+    assert dataset.X["zip"].tolist() == ["007", "010"], "read as numbers they would be 7 and 10"
+    (folder / "schema.json").write_text(json.dumps(schema), encoding="utf-8")
+    assert load_prepared(tmp_path).feature_kinds == {"zip": "numeric", "x": "numeric"}
