@@ -9,6 +9,7 @@ from crisp_lint.checks._checklist_rules import register_checklist_rules
 from crisp_lint.checks._documents import PLACEHOLDER, document_rule
 from crisp_lint.checks._dvcconfig import parse_dvc_config, remote_name
 from crisp_lint.checks._locate import line_of_key
+from crisp_lint.checks._loop import column_line, column_problems
 from crisp_lint.checks._pipeline import (
     covers,
     no_stage,
@@ -211,3 +212,60 @@ def default_remote(repo: RepoView) -> Iterator[Problem]:
 def raw_version_tagged(repo: RepoView) -> Iterator[Problem]:
     for path in raw_data_paths(repo):
         yield from untagged_version(repo, "raw", path)
+
+
+@rule(
+    "DU008",
+    PHASE,
+    "Data catalog does not declare the columns serving and monitoring validate against",
+    rationale=f"{cite('3.4', '3.2')}. The catalog's `columns:` are the one data contract:"
+    " crisp_ml.runtime.schema builds from them the schema that checks the raw data, every"
+    " request the serving app answers and every production window monitoring reads. A source"
+    " without columns, or a column the schema would refuse, leaves those checks blind or"
+    " stops them.",
+    fix=f"give every source in {DATA_CATALOG} a `columns:` list, one entry per column with"
+    " `name`, `type` (number, integer, categorical, boolean or string), `role` (key, feature"
+    " or target), and `range` [min, max] only on number/integer columns, `allowed` only on"
+    " categorical/string/integer ones (the file's header explains each field)",
+)
+def catalog_columns(repo: RepoView) -> Iterator[Problem]:
+    catalog = repo.yaml(DATA_CATALOG) if repo.exists(DATA_CATALOG) else None
+    sources = catalog.get("sources") if isinstance(catalog, dict) else None
+    if not isinstance(sources, list):
+        return  # missing, unreadable or without sources: DU001 (or GEN001/GEN002) says so
+    roles: dict[str, list[str]] = {"key": [], "target": [], "feature": []}
+    for index, source in enumerate(sources, start=1):
+        if not isinstance(source, dict):
+            continue  # DU001 reports it
+        label = source.get("name") or f"source {index}"
+        columns = source.get("columns")
+        if not columns:
+            line = column_line(repo, DATA_CATALOG, label)
+            yield Problem(DATA_CATALOG, f"{label}: no `columns:` declared", line)
+            continue
+        if not isinstance(columns, list):
+            yield Problem(DATA_CATALOG, f"{label}: `columns` must be a list of column entries")
+            continue
+        for position, entry in enumerate(columns, start=1):
+            name = entry.get("name") if isinstance(entry, dict) else None
+            named = isinstance(name, str) and bool(name.strip())
+            where = f"{label}, column `{name}`" if named else f"{label}, column {position}"
+            line = column_line(repo, DATA_CATALOG, name)
+            if not named and isinstance(entry, dict):
+                yield Problem(DATA_CATALOG, f"{where}: `name` is missing or not text", line)
+            for problem in column_problems(entry):
+                yield Problem(DATA_CATALOG, f"{where}: {problem}", line)
+            role = entry.get("role", "feature") if isinstance(entry, dict) else None
+            if named and role in roles and name not in roles[role]:
+                roles[role].append(name)
+    yield from _catalog_roles(roles)
+
+
+def _catalog_roles(roles: dict[str, list[str]]) -> Iterator[Problem]:
+    """The schema takes one key, one target and at least one feature."""
+    for role in ("key", "target"):
+        if len(roles[role]) > 1:
+            names = ", ".join(f"`{name}`" for name in roles[role])
+            yield Problem(DATA_CATALOG, f"{len(roles[role])} columns have role {role}: {names}")
+    if not roles["feature"] and (roles["key"] or roles["target"]):
+        yield Problem(DATA_CATALOG, "no column has role feature: the model would have no input")

@@ -3,6 +3,7 @@ evaluation gate, governance."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -10,7 +11,15 @@ from typing import TYPE_CHECKING
 from crisp_lint.checks._checklist_rules import register_checklist_rules
 from crisp_lint.checks._ci import jobs
 from crisp_lint.checks._documents import document_rule
-from crisp_lint.checks._locate import line_of_key
+from crisp_lint.checks._locate import line_containing, line_of_key
+from crisp_lint.checks._loop import (
+    PROMOTIONS,
+    RUNTIME_SERVING,
+    loads_a_file,
+    model_references,
+    own_servers,
+    uses_catalog_schema,
+)
 from crisp_lint.checks._pipeline import parameters
 from crisp_lint.checks._regex import lazy
 from crisp_lint.model import Phase, Problem, rule
@@ -107,3 +116,108 @@ def promotion_behind_gate(repo: RepoView) -> Iterator[Problem]:
                 f"job `{job.id}` neither needs an evaluation/gate job nor runs {GATE_COMMAND}",
                 line_of_key(repo, job.path, "jobs", job.id) or line_of_key(repo, job.path, job.id),
             )
+
+
+@rule(
+    "DE007",
+    PHASE,
+    "Serving loads a model file instead of a registry alias",
+    rationale=f"{cite('7.2', '7.5')}. Production serves what the registry's aliases say"
+    " (`champion`, `challenger`), set by `make promote` behind the gate and recorded with who"
+    " and why; a model file bypasses the gate, the audit trail and rollback.",
+    fix=f"serve with `python -m {RUNTIME_SERVING}` (`make serve`), which loads"
+    " `models:/<name>@champion` and `@challenger`; name models in params.yaml `serve:` as"
+    " `models:/<name>@<alias>`, never as a file or a pinned version",
+)
+def serving_by_alias(repo: RepoView) -> Iterator[Problem]:
+    params = parameters(repo)
+    serve = params.get("serve") if params else None
+    for key, value in model_references(serve) if isinstance(serve, dict) else ():
+        if not (value.startswith("models:/") and "@" in value):
+            *_, leaf = key.split(".")
+            yield Problem(
+                "params.yaml",
+                f"`{key}` is {value!r}: serve `models:/<name>@<alias>` from the registry",
+                line_of_key(repo, "params.yaml", "serve", leaf.split("[")[0])
+                or line_of_key(repo, "params.yaml", "serve"),
+            )
+    for rel in own_servers(repo):
+        spot = loads_a_file(repo.text(rel) or "")
+        if spot is not None:
+            yield Problem(
+                rel,
+                f"`make serve` runs this module, which loads a model file ({spot}) rather than"
+                " a registry alias",
+                line_containing(repo, rel, spot.splitlines()[0]),
+            )
+
+
+@rule(
+    "DE008",
+    PHASE,
+    "Serving does not validate requests against the data catalog",
+    rationale=f"{cite('7.1', '3.4')}. Production data must meet the contract the model was"
+    " trained on: the catalog's `columns:` check each request, so a malformed one is refused"
+    " with the column named instead of being scored and logged.",
+    fix=f"serve with `python -m {RUNTIME_SERVING}` (`make serve`), or check each request"
+    " with `crisp_ml.runtime.schema.check_records(load_catalog(root), records)` in the"
+    " project's serving module",
+)
+def serving_validates(repo: RepoView) -> Iterator[Problem]:
+    for rel in own_servers(repo):
+        if not uses_catalog_schema(repo.text(rel) or ""):
+            yield Problem(
+                rel,
+                "`make serve` runs this module, which never checks requests with"
+                " crisp_ml.runtime.schema (check_records)",
+            )
+
+
+PROMOTION_FIELDS = ("action", "model", "version", "by")
+# Why an alias changed: a reason given by a person, or the gate's (or live) evidence that
+# `make promote` records for a challenger.
+PROMOTION_WHY = ("reason", "gate", "live")
+MAX_REPORTED_LINES = 10
+
+
+@rule(
+    "DE009",
+    PHASE,
+    "Promotion audit trail without who, why or what",
+    rationale=f"{cite('7.5')}. Governance needs, for every alias change, who made it and"
+    " why: reports/deployment/promotions.jsonl is that record, committed with the code.",
+    fix="change aliases only through `python -m crisp_ml.runtime.promote` (`make promote`,"
+    " `make promote-champion REASON=...`, `make rollback REASON=...`; `--by` or BY=... names"
+    f" the person), which appends complete lines to {PROMOTIONS}; complete a line edited by"
+    " hand",
+)
+def promotions_audited(repo: RepoView) -> Iterator[Problem]:
+    lines = repo.lines(PROMOTIONS) if repo.exists(PROMOTIONS) else None
+    reported = 0
+    for number, line in enumerate(lines or [], start=1):
+        if not line.strip():
+            continue
+        missing = _promotion_gaps(line)
+        if missing and reported < MAX_REPORTED_LINES:
+            yield Problem(PROMOTIONS, missing, number)
+        reported += bool(missing)
+    if reported > MAX_REPORTED_LINES:
+        yield Problem(PROMOTIONS, f"{reported - MAX_REPORTED_LINES} more incomplete line(s)")
+
+
+def _promotion_gaps(line: str) -> str | None:
+    """What a promotion line lacks, or None when it says who, why and what."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return "not a JSON object: each line records one alias change"
+    if not isinstance(entry, dict):
+        return "not a JSON object: each line records one alias change"
+    blank = [f"`{field}`" for field in PROMOTION_FIELDS if _blank(entry.get(field))]
+    if all(_blank(entry.get(field)) for field in PROMOTION_WHY):
+        blank.append("`reason` (nor the `gate` evidence)")
+    return f"no {', '.join(blank)}: who changed which alias and why" if blank else None
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str | list | dict) and not value)

@@ -110,6 +110,8 @@ PIPELINE: dict[str, Any] = {
                 "reports/monitoring/drift.json",
                 "reports/monitoring/dashboard.html",
                 "reports/monitoring/retrain.json",
+                # The production loop: the history the trigger reads, kept across runs.
+                {"reports/monitoring/history.jsonl": {"cache": False, "persist": True}},
             ],
         },
     }
@@ -121,7 +123,42 @@ PARAMS: dict[str, Any] = {
     "evaluate": {"success_criteria": SUCCESS_CRITERIA},
     "monitor": {"success_criteria": SUCCESS_CRITERIA},
     "deploy": {"strategy": "ab", "challenger_share": 0.1},
+    "serve": {"host": "127.0.0.1", "port": 8000, "prediction_log": None},
 }
+
+# The production loop's committed records (docs/production-loop.md), in the runtime's shapes.
+HISTORY_ENTRY: dict[str, Any] = {
+    "since": None,
+    "until": "2026-11-30T12:00:00.000000Z",
+    "rows": 120,
+    "labelled_rows": 120,
+    "violations": 0,
+    "violation_examples": [],
+    "quality": {
+        "metric": "f1_macro",
+        "direction": "maximize",
+        "target": 0.95,
+        "minimum": 0.9,
+        "value": 0.96,
+        "alert": "ok",
+        "labelled_rows": 120,
+    },
+}
+PROMOTION: dict[str, Any] = {
+    "time": "2026-11-30T12:00:00.000000Z",
+    "action": "champion",
+    "model": "iris",
+    "version": "2",
+    "previous_champion": "1",
+    "by": "ana",
+    "reason": "won the A/B test",
+}
+CATALOG_COLUMNS: list[dict[str, Any]] = [
+    {"name": "sample_id", "type": "integer", "role": "key", "range": [0, None]},
+    {"name": "petal_length", "type": "number", "role": "feature", "range": [0, 10]},
+    {"name": "colour", "type": "categorical", "allowed": ["white", "blue"], "nullable": True},
+    {"name": "species", "type": "integer", "role": "target", "allowed": [0, 1, 2]},
+]
 
 
 def checklist(phase: Phase, evidence: str, rows: dict[str, str] | None = None) -> str:
@@ -240,6 +277,8 @@ def build_valid_project(root: Path) -> Project:
         /reports/monitoring/
         /reports/data-quality/report.md
         /mlflow.db
+        /predictions.db*
+        /predictions.spill.jsonl*
         """,
     )
     project.write(
@@ -312,6 +351,7 @@ def build_valid_project(root: Path) -> Project:
                         "rows": "all cells present and in range",
                         "columns": "share of present cells",
                     },
+                    "columns": CATALOG_COLUMNS,
                 }
             ]
         },
@@ -378,7 +418,10 @@ def build_valid_project(root: Path) -> Project:
                 "promote": {
                     "needs": ["evaluate"],
                     "runs-on": "ubuntu-latest",
-                    "steps": [{"run": "echo promote"}],
+                    "steps": [
+                        {"run": "make monitor && cat reports/monitoring/retrain.json"},
+                        {"run": "echo promote"},
+                    ],
                 },
             },
         },
@@ -389,6 +432,8 @@ def build_valid_project(root: Path) -> Project:
     )
     project.write_json("reports/evaluation/metrics.json", {"f1_macro": 0.96, "accuracy": 0.97})
     project.write("reports/evaluation/plots/predictions.csv", "actual,predicted\n1,1\n")
+    project.write("reports/monitoring/history.jsonl", json.dumps(HISTORY_ENTRY) + "\n")
+    project.write("reports/deployment/promotions.jsonl", json.dumps(PROMOTION) + "\n")
     project.git("init", "-q", "-b", "main", "--template=")  # no sample hooks to copy
     project.git("add", "-A")
     # `make tags` in a generated project: one annotated tag per data version.
