@@ -27,10 +27,13 @@ read. Standard library and PyYAML only, so it runs under whichever Python runs C
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,13 +97,22 @@ def read_answers(path: Path) -> dict[str, str]:
     return {key: str(value) for key, value in answers.items() if isinstance(key, str)}
 
 
+def decode(text: str) -> str:
+    """A test template as known_hashes.py stored it (zlib + base64)."""
+    return zlib.decompress(base64.b64decode(text, validate=True)).decode("utf-8")
+
+
 def read_known(path: Path) -> dict:
     """The shipped versions (runtime_split_known.json, next to this script)."""
     try:
         known = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(known["modules"], dict) and isinstance(known["test_templates"], dict):
+            known["test_templates"] = {
+                name: [decode(text) for text in texts]
+                for name, texts in known["test_templates"].items()
+            }
             return known
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, binascii.Error, zlib.error):
         pass
     raise MigrationError(
         f"{path} is missing or damaged: the template is incomplete; regenerate it with "
