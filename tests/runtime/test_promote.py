@@ -230,6 +230,25 @@ def test_an_unreadable_gate_or_run_record_is_a_usage_error(
     assert "dvc repro --force train" in capsys.readouterr().err
 
 
+def test_a_run_record_from_another_store_is_refused(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A clone's run.json names version 1, but this store's version 1 is another model.
+    project.gate(GO_GATE)
+    project.train("ours")
+    record = json.loads((project.root / "reports/train/run.json").read_text())
+    project.write("reports/train/run.json", json.dumps({**record, "model_sha256": "theirs"}))
+    assert project.promote("challenger") == 2
+    assert "is another model" in capsys.readouterr().err
+    project.write(
+        "reports/train/run.json",
+        json.dumps({**record, "registered_model": {"name": project.name, "version": "42"}}),
+    )
+    assert project.promote("challenger") == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert project.alias(CHALLENGER) is None
+
+
 def test_a_gate_older_than_the_model_is_refused(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -129,6 +129,28 @@ def recorded_version(project: Project) -> str:
     return str(registered["version"])
 
 
+def registered_version(project: Project, version: str) -> Any:
+    """The registry's version ``version``, which must be the model run.json describes: with
+    the embedded store each clone numbers its own versions, so a committed number may name
+    another model (or none) in this store."""
+    from mlflow.exceptions import MlflowException
+
+    run_file = project.root / RUN_FILE
+    try:
+        model = project.client.get_model_version(project.name, version)
+    except MlflowException:
+        model = None
+    expected = json.loads(run_file.read_text(encoding="utf-8")).get("model_sha256")
+    found = (model.tags or {}).get(MODEL_SHA256_TAG) if model is not None else None
+    if model is None or (expected and found != expected):
+        what = "does not exist" if model is None else "is another model (model.sha256 differs)"
+        raise Unusable(
+            f"{run_file}: version {version} of {project.name!r} {what} in the MLflow registry"
+            f" at {project.uri}; run `dvc repro --force train` to register this model here"
+        )
+    return model
+
+
 def check_gate_is_current(root: Path) -> None:
     """Refuse a gate.json that judged another run.json than the one on disk.
 
@@ -321,7 +343,7 @@ def promote_challenger(project: Project, by: str | None) -> int:
     gate = gate_of(project.root)
     version = recorded_version(project)
     check_gate_is_current(project.root)
-    model = project.client.get_model_version(project.name, version)
+    model = registered_version(project, version)
     print(describe(gate))
     for key, value in gate_tags(gate).items():
         project.client.set_model_version_tag(project.name, version, key, value)
