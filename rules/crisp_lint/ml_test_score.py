@@ -136,8 +136,9 @@ CREDENTIAL_RULES = ("GEN011", "GEN012", "GEN013", "GEN020", "GEN021", "GEN022", 
 TESTS: tuple[MLTest, ...] = (
     MLTest(
         Section.DATA, 1, "Feature expectations are captured in a schema",
-        rules=("DU001", "DU003"), steps=("3.2", "3.4"), automated_by=(_stage("validate"),),
-        note="the data catalog and the validate stage's schema and range checks",
+        rules=("DU001", "DU003", "DU008"), steps=("3.2", "3.4"),
+        automated_by=(_stage("validate"),),
+        note="the data catalog's columns (the one schema) and the validate stage's checks",
     ),
     MLTest(
         Section.DATA, 2, "All features are beneficial",
@@ -246,9 +247,10 @@ TESTS: tuple[MLTest, ...] = (
     ),
     MLTest(
         Section.INFRASTRUCTURE, 7, "Serving models can be rolled back",
-        rules=("DE002", "MO008", "DU004"), steps=("7.5",),
+        rules=("DE002", "DE007", "DE009", "MO008", "DU004"), steps=("7.5",),
         note="every model version is pinned by dvc.lock and pullable from the DVC remote;"
-        " the governance procedure says how to roll back",
+        " serving follows registry aliases, so a rollback is an alias change, audited in"
+        " promotions.jsonl; the governance procedure says how",
     ),
     MLTest(
         Section.MONITORING, 1, "Dependency changes result in notification",
@@ -264,9 +266,10 @@ TESTS: tuple[MLTest, ...] = (
     ),
     MLTest(
         Section.MONITORING, 2, "Data invariants hold in training and serving inputs",
-        rules=("DU003", "MN005"), steps=("3.2", "8.1"), automated_by=(_stage("monitor"),),
-        note="validation of the training data and drift tests of each served feature"
-        " against it",
+        rules=("DU003", "DU008", "DE008", "MN005", "MN006", "MN007"), steps=("3.2", "8.1"),
+        automated_by=(_stage("monitor"),),
+        note="validation of the training data, of each request against the catalog's"
+        " schema, and drift tests of each logged feature against it, kept in the history",
     ),
     MLTest(
         Section.MONITORING, 3, "Training and serving are not skewed", observable=False,
@@ -287,7 +290,7 @@ TESTS: tuple[MLTest, ...] = (
     ),
     MLTest(
         Section.MONITORING, 7, "Prediction quality has not regressed",
-        rules=("MN001", "MN004", "MN005"), steps=("8.1", "8.2"),
+        rules=("MN001", "MN004", "MN005", "MN009"), steps=("8.1", "8.2"),
         automated_by=(_stage("monitor"),),
         note="the monitor stage scores served predictions against the success criteria",
     ),
