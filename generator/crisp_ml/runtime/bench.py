@@ -301,7 +301,11 @@ def drive(
     tallies: list[Tally | None] = [None] * clients
 
     def run(index: int) -> None:
-        tallies[index] = client_loop(target, path, work[index::clients], timeout, stop)
+        share = work[index::clients]
+        try:
+            tallies[index] = client_loop(target, path, share, timeout, stop)
+        except Exception as error:  # a client's own bug: its share counts as failed
+            tallies[index] = Tally([], errors=len(share), first_error=repr(error))
 
     threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(clients)]
     # Each request is bounded by its timeout (twice, with the one reconnection).
