@@ -6,6 +6,7 @@ MLflow store (the serving tests' store), and counts the real SQLite prediction l
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -218,3 +219,29 @@ def test_the_mlflow_payload_against_the_crisp_server_says_which_flag_to_pass(
     monkeypatch.chdir(root)
     assert main(["--url", url, "--payload", "mlflow", "--requests", "5"]) == 1
     assert "bench: error:" in capsys.readouterr().err
+
+
+# The repository's benchmark report ---------------------------------------------------------
+
+
+def load_bench_serving() -> Any:
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_serving.py"
+    spec = importlib.util.spec_from_file_location("bench_serving", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_writing_the_report_replaces_only_its_own_section(tmp_path: Path) -> None:
+    bench_serving = load_bench_serving()
+    begin, end = bench_serving.BEGIN, bench_serving.END
+    doc = tmp_path / "performance.md"
+    others = "# Performance\n\n<!-- bench_lint.py: begin -->\nlint\n<!-- bench_lint.py: end -->\n"
+    doc.write_text(others, encoding="utf-8")
+    bench_serving.write_section(doc, f"{begin}\nfirst\n{end}")
+    assert doc.read_text(encoding="utf-8") == f"{others}\n{begin}\nfirst\n{end}\n"
+    after = "\n## Later notes\n\ncafé – kept\n"
+    doc.write_text(f"{others}\n{begin}\nfirst\n{end}{after}", encoding="utf-8")
+    bench_serving.write_section(doc, f"{begin}\nsecond\n{end}")
+    assert doc.read_text(encoding="utf-8") == f"{others}\n{begin}\nsecond\n{end}{after}"
