@@ -675,7 +675,8 @@ def _dispatch(args: argparse.Namespace, layout: Layout) -> int:
         _print(lines)
         return 0 if healthy else 1
     for key, value in environment(layout).items():
-        print(f"export {args.prefix}{key}={shlex.quote(value)}")
+        name = key if key.startswith("CRISP_STACK_") else args.prefix + key
+        print(f"export {name}={shlex.quote(value)}")
     return 0
 
 
