@@ -18,6 +18,7 @@ catalog, the kinds of the features and the canonical text stay cheap to import.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -282,6 +283,7 @@ def _boolean(value: Any) -> Any:
 # --- the pandera schema ---------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=16)
 def frame_schema(
     catalog: Catalog, *, include_target: bool, include_key: bool
 ) -> pa.DataFrameSchema:
@@ -387,7 +389,12 @@ def _coerce_numbers(schema: Any, frame: pd.DataFrame) -> tuple[pd.DataFrame, lis
     """
     numeric = [name for name, column in schema.columns.items() if str(column.dtype) == "float64"]
     frame, found = frame.copy(), []
-    for name in [name for name in numeric if name in frame]:
+    # Columns that already hold numbers (the usual case: a request's JSON numbers, a CSV
+    # read by pandas) convert in one step; only the others are inspected cell by cell.
+    ready = [name for name in numeric if name in frame and _holds_numbers(frame[name])]
+    if ready:
+        frame[ready] = frame[ready].astype(float)
+    for name in [name for name in numeric if name in frame and name not in ready]:
         values = pd.to_numeric(frame[name].astype(object), errors="coerce")
         for row in frame.index[values.isna() & frame[name].notna()]:
             value = _plain(frame.at[row, name])
@@ -395,6 +402,10 @@ def _coerce_numbers(schema: Any, frame: pd.DataFrame) -> tuple[pd.DataFrame, lis
             found.append(Violation(_plain(row), name, "coerce_dtype('float64')", message))
         frame[name] = values.astype(float)
     return frame, found
+
+
+def _holds_numbers(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
 def violations_from(cases: pd.DataFrame) -> list[Violation]:
