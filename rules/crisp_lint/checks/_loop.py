@@ -29,7 +29,8 @@ PROMOTIONS = "reports/deployment/promotions.jsonl"
 RUNTIME_SERVING = "crisp_ml.runtime.serving"
 DEFAULT_LOG_FILE = "predictions.db"
 SPILL_SUFFIX = ".spill.jsonl"  # crisp_ml.runtime.predlog: <database stem>.spill.jsonl beside it
-SQLITE_WAL_FILES = ("-wal", "-shm", "-journal")
+SQLITE_WAL_FILES = ("-wal", "-shm")  # the log runs in WAL mode
+REPLAY_SUFFIX = ".replaying"  # the spill file while it is replayed into the database
 
 # crisp_ml.runtime.schema's grammar of a `columns:` entry.
 NUMERIC_TYPES = ("number", "integer")
@@ -207,11 +208,17 @@ def sqlite_log_file(url: Any) -> str | None:
 
 
 def log_files(database: str) -> list[str]:
-    """The database file, its WAL/shared-memory/journal files and its spill file."""
+    """The database file, its WAL and shared-memory files, and its spill file (also while
+    it is replayed): where crisp_ml.runtime.predlog writes beside the database."""
     folder, name = posixpath.split(database)
     stem = name.rsplit(".", 1)[0] if "." in name else name
     spill = posixpath.join(folder, stem + SPILL_SUFFIX)
-    return [database, *(database + suffix for suffix in SQLITE_WAL_FILES), spill]
+    return [
+        database,
+        *(database + suffix for suffix in SQLITE_WAL_FILES),
+        spill,
+        spill + REPLAY_SUFFIX,
+    ]
 
 
 @dataclass(frozen=True)
@@ -289,6 +296,6 @@ def last_json_line(repo: RepoView, rel: str) -> tuple[Any, int] | None:
         if lines[number - 1].strip():
             try:
                 return json.loads(lines[number - 1]), number
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past the parser
                 return None, number
     return None

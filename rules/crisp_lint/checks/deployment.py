@@ -209,7 +209,7 @@ def _promotion_gaps(line: str) -> str | None:
     """What a promotion line lacks, or None when it says who, why and what."""
     try:
         entry = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser
         return "not a JSON object: each line records one alias change"
     if not isinstance(entry, dict):
         return "not a JSON object: each line records one alias change"

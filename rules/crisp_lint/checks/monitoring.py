@@ -153,13 +153,17 @@ def prediction_log_declared(repo: RepoView) -> Iterator[Problem]:
     if database is None:
         return
     rules = root_ignore_rules(repo)
+    exposed = []
     for rel in log_files(database):
         if repo.git_listed and repo.is_tracked_by_git(rel):
             yield Problem(rel, "the prediction log is committed: `git rm --cached` it")
         elif not is_ignored(rules, rel):
-            yield Problem(
-                ".gitignore" if repo.exists(".gitignore") else ".", f"`{rel}` is not gitignored"
-            )
+            exposed.append(f"`{rel}`")
+    if exposed:
+        yield Problem(
+            ".gitignore" if repo.exists(".gitignore") else ".",
+            f"the prediction log's files {', '.join(exposed)} are not gitignored",
+        )
 
 
 @rule(
@@ -265,7 +269,10 @@ def history_thresholds(repo: RepoView) -> Iterator[Problem]:
     if criteria is None or last is None:
         return  # no criteria (BU001 says so) or no monitored window yet
     entry, line = last
-    quality = entry.get("quality") if isinstance(entry, dict) else None
+    if not isinstance(entry, dict):
+        yield Problem(HISTORY, "the latest entry is not a JSON object", line)
+        return
+    quality = entry.get("quality")
     if not isinstance(quality, dict):
         yield Problem(HISTORY, "the latest entry has no `quality` object", line)
         return

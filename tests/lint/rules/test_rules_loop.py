@@ -200,12 +200,10 @@ def test_a_line_that_is_not_json_is_reported(project: Project) -> None:
 # -- MN006: the prediction log --
 
 
-def test_an_embedded_log_not_gitignored_is_reported_file_by_file(project: Project) -> None:
+def test_an_embedded_log_whose_wal_files_are_not_gitignored_is_reported(project: Project) -> None:
     project.replace(".gitignore", "/predictions.db*\n", "/predictions.db\n")
     assert project.messages("MN006") == [
-        "`predictions.db-wal` is not gitignored",
-        "`predictions.db-shm` is not gitignored",
-        "`predictions.db-journal` is not gitignored",
+        "the prediction log's files `predictions.db-wal`, `predictions.db-shm` are not gitignored"
     ]
 
 
@@ -214,8 +212,11 @@ def test_a_sqlite_log_elsewhere_in_the_repository_must_be_ignored_too(project: P
         "params.yaml",
         lambda data: data["serve"].update(prediction_log="sqlite:///logs/served.db"),
     )
-    assert "`logs/served.db` is not gitignored" in project.messages("MN006")
-    assert "`logs/served.spill.jsonl` is not gitignored" in project.messages("MN006")
+    assert project.messages("MN006") == [
+        "the prediction log's files `logs/served.db`, `logs/served.db-wal`,"
+        " `logs/served.db-shm`, `logs/served.spill.jsonl`, `logs/served.spill.jsonl.replaying`"
+        " are not gitignored"
+    ]
     project.replace(".gitignore", "/mlflow.db\n", "/mlflow.db\n/logs/\n")
     assert project.problems("MN006") == []
 
@@ -337,3 +338,12 @@ def test_a_retraining_rule_on_another_minimum_is_reported(project: Project) -> N
 def test_a_project_that_never_monitored_passes(project: Project) -> None:
     project.remove(HISTORY)
     assert project.problems("MN009") == []
+
+
+@pytest.mark.parametrize(("code", "rel"), [("DE009", PROMOTIONS), ("MN009", HISTORY)])
+def test_a_line_nested_past_the_json_parser_is_a_finding_not_a_crash(
+    project: Project, code: str, rel: str
+) -> None:
+    project.write(rel, "[" * 100_000 + "\n")
+    (problem,) = project.problems(code)
+    assert "not a JSON object" in problem.message
