@@ -15,8 +15,7 @@ import json
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crisp_lint.checks._pipeline import MODEL_SUFFIXES, stages_named
 from crisp_lint.checks._regex import lazy
@@ -221,8 +220,7 @@ def log_files(database: str) -> list[str]:
     ]
 
 
-@dataclass(frozen=True)
-class IgnoreRule:
+class IgnoreRule(NamedTuple):  # not a dataclass: see crisp_lint.model (start-up time)
     pattern: str
     negated: bool
     anchored: bool
