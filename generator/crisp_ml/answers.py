@@ -136,6 +136,8 @@ def check_answers(answers: Mapping[str, Any], questionnaire: Questionnaire) -> N
             raise AnswerError(f"{name}: {value!r} is not a yes or no; answer true or false")
         if name in CREDENTIAL_FREE:
             check_no_credentials(name, value)
+        if name == "mlflow_experiment":
+            check_experiment_name(value)
 
 
 # Answers written into committed files, which must never carry a password, and the fix.
@@ -185,6 +187,30 @@ def check_one_line(name: str, value: Any) -> None:
     if limit is not None and len(value) > limit:
         raise AnswerError(
             f"bad answer for {name}: {len(value)} characters is too long (at most {limit})"
+        )
+
+
+# The experiment name is also the registered model's, which MLflow refuses with "/" or ":",
+# and params.yaml holds it unquoted, where YAML would read these words as booleans or null.
+EXPERIMENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._-]*")
+MAX_EXPERIMENT_NAME_LENGTH = 100
+YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "y", "n", "null"}
+
+
+def check_experiment_name(value: Any) -> None:
+    """Refuse an experiment name MLflow's registry or params.yaml would not keep as given;
+    copier.yml's validator says the same for a plain ``copier copy``."""
+    text = str(value)
+    if len(text) > MAX_EXPERIMENT_NAME_LENGTH:
+        raise AnswerError(
+            f"bad answer for mlflow_experiment: {len(text)} characters is too long"
+            f" (at most {MAX_EXPERIMENT_NAME_LENGTH})"
+        )
+    if EXPERIMENT_NAME.fullmatch(text) is None or text.lower() in YAML_WORDS:
+        raise AnswerError(
+            f"bad answer for mlflow_experiment: {text!r} is not a usable experiment name;"
+            " start with a letter and use only letters, digits, dots, dashes and underscores"
+            ' (the registry refuses "/" and ":"), e.g. mlflow_experiment=churn-team-a'
         )
 
 

@@ -30,6 +30,26 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str, str]] = [
     ("package-is-keyword", {"package_name": "import"}, "package_name", "Python keyword"),
     ("package-shadows-stdlib", {"package_name": "test"}, "package_name", "would shadow"),
     ("package-shadows-dependency", {"package_name": "sklearn"}, "package_name", "would shadow"),
+    # The experiment name is the registered model's too: MLflow refuses "/" and ":" there.
+    (
+        "experiment-with-slash",
+        {"mlflow_experiment": "team/churn"},
+        "mlflow_experiment",
+        "start with a letter",
+    ),
+    (
+        "experiment-with-colon",
+        {"mlflow_experiment": "churn:v2"},
+        "mlflow_experiment",
+        "start with a letter",
+    ),
+    (
+        "experiment-yaml-boolean",
+        {"mlflow_experiment": "Yes"},
+        "mlflow_experiment",
+        "start with a letter",
+    ),
+    ("experiment-too-long", {"mlflow_experiment": "e" * 101}, "mlflow_experiment", "too long"),
     ("target-above-one", {"metric_target": 1.5}, "metric_target", "between 0 and 1"),
     (
         "negative-rmse-target",
@@ -382,7 +402,7 @@ def test_every_question_has_help_a_default_and_a_check(questionnaire: dict[str, 
         for name, spec in questionnaire.items()
         if not name.startswith("_") and spec.get("when") is not False  # hidden: computed values
     }
-    assert len(questions) == 22
+    assert len(questions) == 23
     for name, spec in questions.items():
         assert spec.get("help"), f"{name} has no help"
         assert "default" in spec, f"{name} has no default"
