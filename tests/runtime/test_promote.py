@@ -178,6 +178,17 @@ def test_the_first_go_version_becomes_champion_too_and_says_so(
     assert (line["action"], line["version"], line["by"]) == ("challenger", version, "ada")
 
 
+def test_every_audit_line_names_the_store_its_version_belongs_to(
+    champion_and_challenger: tuple[str, str], project: Project
+) -> None:
+    assert project.promote("champion", "--reason", "won the A/B test", "--force") == 0
+    # The store is a file outside the project, named by MLFLOW_TRACKING_URI only: its path
+    # says whose machine it is, so the line keeps the file name alone.
+    lines = project.audit()
+    assert len(lines) == 3
+    assert {line["tracking_uri"] for line in lines} == {"sqlite:///<machine-local>/mlflow.db"}
+
+
 def test_a_later_go_version_is_challenger_only(
     champion_and_challenger: tuple[str, str], project: Project
 ) -> None:

@@ -213,12 +213,23 @@ def test_committed_files_name_the_store_without_secrets_or_local_paths(tmp_path:
     assert public_uri(embedded, tmp_path) == "sqlite:///mlflow.db"
     copy = tmp_path / ".dvc" / "tmp" / "exps" / "tmp1a2b"
     assert public_uri(embedded, copy) == "sqlite:///mlflow.db"
+    # Outside the project: only the path params.yaml already names is written as it is.
+    assert public_uri("sqlite:////home/ana/x.db", tmp_path) == "sqlite:///<machine-local>/x.db"
+    (tmp_path / "params.yaml").write_text("mlflow:\n  tracking_uri: sqlite:////srv/mlflow.db\n")
     assert public_uri("sqlite:////srv/mlflow.db", tmp_path) == "sqlite:////srv/mlflow.db"
+    inside = f"sqlite:///{tmp_path.resolve()}/stores/team.db?timeout=5"
+    assert public_uri(inside, tmp_path) == "sqlite:///stores/team.db"
+    assert public_uri(f"file://{tmp_path.resolve()}/mlruns", tmp_path) == "file:mlruns"
     # crisp-lint: ignore[GEN013] a made-up password, which public_uri must strip
     assert public_uri("https://bob:s3cret@mlflow.example:5000/x", tmp_path) == (
         "https://mlflow.example:5000/x"
     )
     assert public_uri("http://mlflow.example", tmp_path) == "http://mlflow.example"
+    # A token in the query string is a credential too.
+    assert public_uri("https://mlflow.example/?token=abc#x", tmp_path) == "https://mlflow.example/"
+    assert public_uri("postgresql://ml@db.example:5432/mlflow", tmp_path) == (
+        "postgresql://db.example:5432/mlflow"
+    )
 
 
 def test_a_model_file_is_identified_by_its_sha256(tmp_path: Path) -> None:

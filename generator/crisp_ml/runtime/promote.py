@@ -59,7 +59,7 @@ from .registry import (
     registered_model_name,
     version_by_alias,
 )
-from .tracking import MODEL_SHA256_TAG
+from .tracking import MODEL_SHA256_TAG, public_uri
 
 DONE, REFUSED, USAGE, NO_GATE = 0, 1, 2, 3
 RUN_FILE = TRAIN_DIR / "run.json"
@@ -312,9 +312,12 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def audit(root: Path, entry: dict[str, Any]) -> None:
-    """Append one line to the audit trail (sorted keys: lines diff well)."""
-    path = root / AUDIT_FILE
+def audit(project: Project, entry: dict[str, Any]) -> None:
+    """Append one line to the audit trail (sorted keys: lines diff well), with the store the
+    version number belongs to: a number means nothing without its registry, and crisp-lint
+    compares this ``tracking_uri`` with the project's configured store."""
+    entry = {**entry, "tracking_uri": public_uri(project.uri, project.root)}
+    path = project.root / AUDIT_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as file:
         file.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
@@ -377,7 +380,7 @@ def promote_challenger(project: Project, by: str | None) -> int:
             f"promote: there was no champion, so version {version} is champion too (nothing to"
             " compare it with); later challengers face it live"
         )
-    audit(project.root, entry)
+    audit(project, entry)
     print(f"promote: recorded in {AUDIT_FILE}; commit it")
     return DONE
 
@@ -418,7 +421,7 @@ def promote_champion(project: Project, reason: str | None, by: str | None, force
     project.client.delete_registered_model_alias(project.name, CHALLENGER)
     _record_promotion(project, version, who, reason, previous, at)
     audit(
-        project.root,
+        project,
         {
             "time": at,
             "action": CHAMPION,
@@ -454,7 +457,7 @@ def rollback(project: Project, reason: str | None, by: str | None) -> int:
             )
     _record_promotion(project, restored, who, f"rollback: {reason}", demoted, at)
     audit(
-        project.root,
+        project,
         {
             "time": at,
             "action": "rollback",

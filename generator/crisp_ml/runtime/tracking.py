@@ -47,6 +47,10 @@ DATABASE_FILE = "mlflow.db"
 ARTIFACTS_DIR = "mlartifacts"
 # How files committed to git name the embedded store: the same on every machine and copy.
 EMBEDDED_STORE = f"sqlite:///{DATABASE_FILE}"
+# Stores that are files on one machine, and how a committed file names one outside the
+# project that params.yaml does not name (its real path would say whose machine it is).
+LOCAL_SCHEMES = ("sqlite", "file")
+MACHINE_LOCAL = "<machine-local>"
 # The DVC outputs that identify a run's data, by tag name.
 DATA_OUTPUTS = {"raw": RAW_DIR, "dataset": PREPARED_DIR, "split": SPLIT_FILE}
 # `dvc exp run --queue/--temp` works in a copy of the repo under this folder; runs must still
@@ -100,18 +104,52 @@ def tracking_uri(root: Path, params: dict[str, Any]) -> str:
 
 
 def public_uri(uri: str, root: Path) -> str:
-    """``uri`` fit for a committed file: no user or password, and the embedded store as the
-    project-relative ``sqlite:///mlflow.db`` rather than this machine's absolute path."""
-    if uri.startswith("sqlite:///"):
-        embedded = tracking_root(root) / DATABASE_FILE
-        if Path(uri.removeprefix("sqlite:///")).resolve() == embedded.resolve():
-            return EMBEDDED_STORE
-        return uri
+    """``uri`` fit for a committed file (run.json, the audit trail, the monitoring history):
+    where the model lives, without what is secret or true on one machine only.
+
+    - no ``user:password@`` and no query string or fragment (tokens travel there);
+    - the embedded store as ``sqlite:///mlflow.db`` and any other store file inside the
+      project as a project-relative path, the same on every clone;
+    - a store file elsewhere only as params.yaml's ``mlflow.tracking_uri`` names it (already
+      committed, so a shared mount the team chose); any other outside path (a
+      ``MLFLOW_TRACKING_URI`` pointing into someone's home) as ``<machine-local>/<file>``.
+    """
     parts = urllib.parse.urlsplit(uri)
-    if "@" not in parts.netloc:
-        return uri
+    if parts.scheme in LOCAL_SCHEMES:
+        return _public_local(uri, parts, root)
     host = parts.netloc.rpartition("@")[2]  # userinfo ends at the last @
-    return urllib.parse.urlunsplit(parts._replace(netloc=host))
+    return urllib.parse.urlunsplit(parts._replace(netloc=host, query="", fragment=""))
+
+
+def _public_local(uri: str, parts: urllib.parse.SplitResult, root: Path) -> str:
+    """A ``sqlite:`` or ``file:`` store as :func:`public_uri` writes it. SQLAlchemy writes an
+    absolute path with four slashes (``sqlite:////srv/x.db``), a file URI with three."""
+    if parts.scheme == "sqlite":
+        prefix, path = "sqlite:///", uri.removeprefix("sqlite:///").split("?", 1)[0]
+    else:
+        prefix, path = "file:", parts.path
+    if not Path(path).is_absolute():
+        return prefix + path  # relative to the working directory: nothing of this machine
+    project = tracking_root(root)
+    store = Path(path).resolve()
+    if store == (project / DATABASE_FILE).resolve():
+        return EMBEDDED_STORE
+    if store.is_relative_to(project):
+        return prefix + store.relative_to(project).as_posix()
+    if uri == _configured_uri(root):
+        return uri
+    return f"{prefix}{MACHINE_LOCAL}/{store.name}"
+
+
+def _configured_uri(root: Path) -> str | None:
+    """params.yaml's ``mlflow.tracking_uri`` as written, or None (unset or unreadable)."""
+    try:
+        params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    section = params.get("mlflow") if isinstance(params, dict) else None
+    uri = section.get("tracking_uri") if isinstance(section, dict) else None
+    return uri if isinstance(uri, str) else None
 
 
 def experiment_name(root: Path, params: dict[str, Any]) -> str:
