@@ -312,6 +312,17 @@ def test_a_window_of_healthy_traffic_appends_one_entry(project: Path, model) -> 
     assert challenger["model_versions"] == ["2"]
 
 
+def test_an_entry_names_the_registry_its_model_versions_belong_to(
+    project: Path, model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # crisp-lint: ignore[GEN013] a made-up password, which the history must not keep
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "https://ana:s3cret@mlflow.example:5000")
+    log_traffic(project, model, two_blobs(50, seed=5), START)
+    entry = run(project, params(project), until=at(1))
+    assert entry is not None and entry["tracking_uri"] == "https://mlflow.example:5000"
+    assert "s3cret" not in (project / "reports/monitoring/history.jsonl").read_text()
+
+
 def test_a_rerun_without_new_predictions_appends_and_rewrites_nothing(
     project: Path, model, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -49,6 +49,7 @@ from .logwindow import Window, prediction_log_url, read_window
 from .metrics import SCORE_METRICS, compute_metric
 from .pipeline import EVALUATION_DIR, StageError, read_json, write_json, write_text
 from .router import ARMS
+from .tracking import public_uri, tracking_uri
 
 MONITORING_DIR = Path("reports/monitoring")
 DRIFT_FILE = MONITORING_DIR / "drift.json"
@@ -614,6 +615,8 @@ def run(
             "since": format_time(start) if start else None,
             "until": format_time(end),
             **scored,
+            # The arms' model_versions are numbers in this registry (credential-free).
+            "tracking_uri": public_uri(tracking_uri(root, params), root),
         }
         append_entry(history_path, entry)
         history = read_history(history_path)  # as written: the reports depend on the file only
