@@ -25,7 +25,7 @@ RULE_MODULES: dict[str, str] = {
     "checks.literature_review": "LR001-LR004 LR101-LR109",
     "checks.data_understanding": "DU001-DU008 DU101-DU109",
     "checks.data_preparation": "DP001-DP006 DP101-DP109",
-    "checks.modelling": "MO001-MO009 MO101-MO109",
+    "checks.modelling": "MO001-MO010 MO101-MO109",
     "checks.evaluation": "EV001-EV009 EV101-EV109",
     "checks.deployment": "DE001-DE009 DE101-DE109",
     "checks.monitoring": "MN001-MN009 MN101-MN109",

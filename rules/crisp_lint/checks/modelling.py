@@ -1,8 +1,10 @@
 """Modelling (phase 5): tracking in MLflow, the quality measure, the baseline, dvc.lock,
-and committed results trained from committed code."""
+committed results trained from committed code, and committed model references that name the
+store the project is configured for."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -10,6 +12,7 @@ from typing import TYPE_CHECKING
 from crisp_lint.checks._checklist_rules import register_checklist_rules
 from crisp_lint.checks._documents import document_rule
 from crisp_lint.checks._locate import line_of_key
+from crisp_lint.checks._loop import PROMOTIONS
 from crisp_lint.checks._pipeline import (
     LOCK_FILE,
     locked_stage_names,
@@ -21,6 +24,7 @@ from crisp_lint.checks._pipeline import (
 )
 from crisp_lint.checks._python import stage_scripts, uses_module
 from crisp_lint.checks._regex import lazy
+from crisp_lint.checks._stores import configured_store, same_store
 from crisp_lint.checks.business_understanding import SUCCESS_CRITERIA
 from crisp_lint.model import Phase, Problem, rule
 from crisp_lint.workflow import cite
@@ -201,4 +205,82 @@ def results_from_committed_code(repo: RepoView) -> Iterator[Problem]:
             path,
             f"{why} (git_state `{state}`); commit, then {rerun} and commit the new results",
             line_of_key(repo, path, "git_state"),
+        )
+
+
+@rule(
+    "MO010",
+    PHASE,
+    "Committed model reference in another tracking store than the configured one",
+    rationale=f"{cite('5.1', '5.5')}. A registered version number means something only in its"
+    " own store: reports/train/run.json and the latest line of"
+    f" {PROMOTIONS} record that store as `tracking_uri`. Trained against a"
+    " fallback store (a local sqlite:///mlflow.db while the shared server was down), a commit"
+    " points at a model the configured store does not have. The rule compares the committed"
+    " files with params.yaml's `mlflow.tracking_uri` (null: sqlite:///mlflow.db); it reads"
+    " files only, so a store chosen at run time with MLFLOW_TRACKING_URI is not seen.",
+    fix="rerun `dvc repro --force train` (and `make promote`) against the configured store"
+    " with MLFLOW_TRACKING_URI unset, and commit the results; or, when the project moved for"
+    " good, set `mlflow.tracking_uri` in params.yaml to the store the files name",
+)
+def model_references_in_configured_store(repo: RepoView) -> Iterator[Problem]:
+    configured = configured_store(repo.params())
+    train = stages_named(repo, "train")
+    rerun = f"`dvc repro --force {train[0].name.split('@', 1)[0]}`" if train else "re-train"
+    for path in RUN_RECORDS:
+        if committed(repo, path):
+            yield from _run_record_store(repo, path, configured, rerun)
+    if committed(repo, PROMOTIONS):
+        yield from _promotion_store(repo, configured)
+
+
+def committed(repo: RepoView, path: str) -> bool:
+    """Tracked by git: only committed files mislead a clone."""
+    return repo.git_listed and repo.is_tracked_by_git(path)
+
+
+def _run_record_store(repo: RepoView, path: str, configured: str, rerun: str) -> Iterator[Problem]:
+    record = repo.json(path)
+    if not isinstance(record, dict):
+        return  # unreadable: GEN001 or GEN002 says why
+    recorded = record.get("tracking_uri")
+    if not isinstance(recorded, str) or not recorded.strip():
+        yield Problem(
+            path,
+            "records no `tracking_uri`, so nothing says which tracking store holds its model"
+            ' (written by an older train stage): make train write `"tracking_uri":'
+            " public_uri(tracking_uri(root, params), root)` (crisp_ml.runtime.tracking) as the"
+            f" template's train.py does, then {rerun} and commit the new results",
+        )
+    elif not same_store(recorded, configured, repo.root):
+        yield Problem(
+            path,
+            f"the model is in the tracking store `{recorded}`, but params.yaml configures"
+            f" `{configured}`, which may not have it: {rerun} with MLFLOW_TRACKING_URI unset"
+            " and commit the new results, or set `mlflow.tracking_uri` in params.yaml to"
+            f" `{recorded}`",
+            line_of_key(repo, path, "tracking_uri"),
+        )
+
+
+def _promotion_store(repo: RepoView, configured: str) -> Iterator[Problem]:
+    """The latest promotion decides what serves: it must be in the configured registry."""
+    lines = repo.lines(PROMOTIONS) or []
+    numbered = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
+    if not numbered:
+        return
+    number, line = numbered[-1]
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return  # DE009 reports a malformed line
+    recorded = entry.get("tracking_uri") if isinstance(entry, dict) else None
+    if isinstance(recorded, str) and not same_store(recorded, configured, repo.root):
+        yield Problem(
+            PROMOTIONS,
+            f"the latest promotion moved an alias in the registry `{recorded}`, but"
+            f" params.yaml configures `{configured}`: serving there finds another alias, or"
+            " none; run `make promote` with MLFLOW_TRACKING_URI unset (after training there),"
+            f" or set `mlflow.tracking_uri` in params.yaml to `{recorded}`",
+            number,
         )
