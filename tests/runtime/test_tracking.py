@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -15,6 +16,7 @@ from crisp_ml.runtime.pipeline import StageError
 from crisp_ml.runtime.tracking import (
     CLEAN,
     DIRTY,
+    HTTP_BUDGET,
     MODEL_SHA256_TAG,
     NO_GIT,
     UNCOMMITTED,
@@ -105,11 +107,15 @@ def test_only_tracking_servers_are_probed(tmp_path: Path) -> None:
     check_server_reachable("databricks")
 
 
-def test_a_server_behind_a_proxy_is_left_to_mlflow(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("http_proxy", "http://proxy.example:3128")
+def test_a_server_behind_a_proxy_is_probed_through_the_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Like MLflow's own requests: the proxy named by http_proxy carries the probe.
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{closed_port()}")
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
-    check_server_reachable(f"http://127.0.0.1:{closed_port()}")
+    with pytest.raises(StageError, match="cannot reach the MLflow tracking server"):
+        check_server_reachable("http://tracking.example.invalid:5000")
 
 
 GIT_IDENTITY = {
@@ -250,3 +256,100 @@ def test_the_train_run_of_a_model_is_found_by_its_hash(
         assert train_run_tags(mlflow, "evaluate", "bbb") == {"train_run_id": newest}
         missing = train_run_tags(mlflow, "evaluate", "ccc")
     assert set(missing) == {"crisp.warning"}
+
+
+# A failing stage ends its run FAILED ------------------------------------------------------
+
+
+def stage_runs(tmp_path: Path) -> list[tuple[str, str]]:
+    """(run name, status) of every run in the embedded store of tmp_path."""
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs = client.search_runs(experiments)
+    return [(run.info.run_name, run.info.status) for run in runs]
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    return {"mlflow": {"experiment": "failing"}}
+
+
+@pytest.mark.slow  # a fresh MLflow SQLite store takes seconds to create
+def test_a_run_whose_body_raises_ends_failed_not_running(
+    tmp_path: Path, store: dict[str, object]
+) -> None:
+    with (
+        pytest.raises(ValueError, match="bad data"),
+        start_run(tmp_path, store, "train") as mlflow,
+    ):
+        raise ValueError("bad data")
+    assert mlflow.active_run() is None
+    assert stage_runs(tmp_path) == [("train", "FAILED")]
+    with start_run(tmp_path, store, "evaluate"):
+        pass
+    assert ("evaluate", "FINISHED") in stage_runs(tmp_path)
+
+
+@pytest.mark.slow  # a fresh MLflow SQLite store takes seconds to create
+def test_an_interrupted_or_terminated_run_ends_failed(
+    tmp_path: Path, store: dict[str, object]
+) -> None:
+    with pytest.raises(KeyboardInterrupt), start_run(tmp_path, store, "train"):
+        raise KeyboardInterrupt
+    with pytest.raises(SystemExit) as stopped, start_run(tmp_path, store, "evaluate"):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises before this ends
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert sorted(stage_runs(tmp_path)) == [("evaluate", "FAILED"), ("train", "FAILED")]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back
+
+
+@pytest.mark.slow  # a fresh MLflow SQLite store takes seconds to create
+def test_a_logged_model_left_pending_by_a_failed_run_is_marked_failed(
+    tmp_path: Path, store: dict[str, object]
+) -> None:
+    with pytest.raises(RuntimeError), start_run(tmp_path, store, "train") as mlflow:
+        model = mlflow.initialize_logged_model(name="model")  # PENDING until finalized
+        raise RuntimeError("artifact store hung mid-upload")
+    assert str(mlflow.get_logged_model(model.model_id).status) in (
+        "FAILED",
+        "LoggedModelStatus.FAILED",
+    )
+
+
+@pytest.mark.slow  # a fresh MLflow SQLite store takes seconds to create
+def test_the_http_budget_is_set_unless_the_user_set_it(
+    tmp_path: Path, store: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in HTTP_BUDGET:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "300")
+    with start_run(tmp_path, store, "train"):
+        assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "300"
+        assert (
+            os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]
+            == HTTP_BUDGET["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]
+        )
+        assert os.environ["MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD"] == "false"
+
+
+def test_a_stage_facing_a_hung_server_fails_in_seconds_and_logs_no_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for scheme in ("http", "all"):
+        monkeypatch.delenv(f"{scheme}_proxy", raising=False)
+        monkeypatch.delenv(f"{scheme.upper()}_PROXY", raising=False)
+    with socket.socket() as listener:  # accepts (the kernel's backlog), never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{listener.getsockname()[1]}")
+        started = time.monotonic()
+        with (
+            pytest.raises(StageError, match="did not answer /health"),
+            start_run(tmp_path, {}, "train"),
+        ):
+            pytest.fail("the body must not run")
+        assert time.monotonic() - started < 10

@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
+import signal
 import subprocess
 import sys
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from typing import Any
 import yaml
 
 from .pipeline import PREPARED_DIR, RAW_DIR, SPLIT_FILE, StageError
+from .probe import mask, probe_artifacts, probe_tracking
 
 DATABASE_FILE = "mlflow.db"
 ARTIFACTS_DIR = "mlartifacts"
@@ -56,8 +56,23 @@ DATA_OUTPUTS = {"raw": RAW_DIR, "dataset": PREPARED_DIR, "split": SPLIT_FILE}
 # `dvc exp run --queue/--temp` works in a copy of the repo under this folder; runs must still
 # land in the real project's store.
 DVC_TEMP_EXPERIMENTS = (".dvc", "tmp", "exps")
-# MLflow retries an unreachable server for about four minutes; a probe answers in seconds.
-SERVER_PROBE_SECONDS = 10
+# MLflow's defaults retry a failing server for about four minutes, 120 s per attempt; with
+# these, a hung server fails a call in ~26 s (12 s, a 1-1.5 s pause, 12 s). A larger model
+# upload through the artifact proxy may need more: set MLFLOW_HTTP_REQUEST_TIMEOUT.
+HTTP_BUDGET = {
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "12",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
+    # Downloads go through the server, so clients need not reach the S3 endpoint themselves.
+    "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "false",
+    "AWS_MAX_ATTEMPTS": "2",
+    "AWS_RETRY_MODE": "standard",
+}
+S3_CONNECT_SECONDS, S3_READ_SECONDS = 5, 20
+# Ending a failed run must not wait on a server that is gone: one short attempt per call.
+CLEANUP_BUDGET = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "3", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
+FAILED, PENDING = "FAILED", "PENDING"
 GIT_TIMEOUT_SECONDS = 10
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"  # the tag MLflow's UI shows
@@ -321,41 +336,148 @@ def run_tags(root: Path, stage: str, git: GitState | None = None) -> dict[str, s
     return tags
 
 
-def check_server_reachable(uri: str) -> None:
-    """A StageError at once when nothing answers at a tracking server's host and port.
+def set_http_budget() -> None:
+    """MLflow's and boto's timeouts and retries, where the user has not set them: a hung
+    server then fails a call in about 30 s instead of MLflow's ~4 minutes (7 retries of up
+    to 120 s each). MLflow reads these variables at every request."""
+    for name, value in HTTP_BUDGET.items():
+        os.environ.setdefault(name, value)
 
-    Skipped for other stores and when a proxy carries the traffic (only the proxy is
-    reachable then); MLflow's own errors still apply.
-    """
-    parts = urllib.parse.urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return
-    proxies = urllib.request.getproxies()
-    if (parts.scheme in proxies or "all" in proxies) and not urllib.request.proxy_bypass(
-        parts.hostname
-    ):
-        return
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+
+def bound_boto() -> None:
+    """Connect and read timeouts for the boto3 clients MLflow creates for ``s3://``
+    artifacts: boto has no environment variable for them and waits 60 s per read."""
     try:
-        with socket.create_connection((parts.hostname, port), timeout=SERVER_PROBE_SECONDS):
-            pass
-    except OSError as error:
-        raise StageError(
-            f"cannot reach the MLflow tracking server {uri} ({error}); start it or connect to "
-            "its network, or track locally for now with "
-            "MLFLOW_TRACKING_URI=sqlite:///$PWD/mlflow.db"
-        ) from None
+        import boto3
+        import botocore.session
+        from botocore.config import Config
+    except ImportError:  # no S3 client to bound; probe_artifacts says what to install
+        return
+    if boto3.DEFAULT_SESSION is not None:  # the user set one up: theirs to configure
+        return
+    session = botocore.session.get_session()
+    session.set_default_client_config(
+        Config(connect_timeout=S3_CONNECT_SECONDS, read_timeout=S3_READ_SECONDS)
+    )
+    boto3.setup_default_session(botocore_session=session)
 
 
-def _experiment_id(mlflow: Any, name: str, uri: str, root: Path) -> str:
+def check_server_reachable(uri: str, *, artifacts: bool = False) -> None:
+    """A :class:`~crisp_ml.runtime.probe.ProbeError` (a StageError) within seconds when the
+    tracking server at ``uri`` or its backend database does not answer (and, with
+    ``artifacts``, the artifact store behind its proxy). Sets the HTTP budget first.
+
+    Other stores (the embedded SQLite one) pass; MLflow's own errors still apply to them.
+    """
+    set_http_budget()
+    probe_tracking(uri)
+    if artifacts:
+        probe_artifacts("mlflow-artifacts:/", uri)
+
+
+def _experiment(mlflow: Any, name: str, uri: str, root: Path) -> Any:
+    """The experiment ``name``, created on first use."""
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is not None:
-        return experiment.experiment_id
+        return experiment
     if uri.startswith("sqlite:"):
         # Keep artifacts beside the embedded database, whatever the working directory.
         artifacts = (tracking_root(root) / ARTIFACTS_DIR).as_uri()
-        return mlflow.create_experiment(name, artifact_location=artifacts)
-    return mlflow.create_experiment(name)
+        return mlflow.get_experiment(mlflow.create_experiment(name, artifact_location=artifacts))
+    return mlflow.get_experiment(mlflow.create_experiment(name))
+
+
+def _experiment_id(mlflow: Any, name: str, uri: str, root: Path) -> str:
+    return _experiment(mlflow, name, uri, root).experiment_id
+
+
+def probe_experiment_artifacts(experiment: Any, uri: str) -> None:
+    """Probe the store the run's artifacts will go to, before the stage spends its time."""
+    location = str(experiment.artifact_location or "")
+    if location.startswith(("s3:", "s3a:")):
+        bound_boto()
+    probe_artifacts(location, uri)
+
+
+@contextmanager
+def _budget(settings: dict[str, str]) -> Iterator[None]:
+    """``settings`` in the environment for a while (MLflow reads them at each request)."""
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def end_failed(mlflow: Any, run: Any, stage: str) -> None:
+    """End ``run`` as FAILED, and its logged models still PENDING as FAILED too, with one
+    short attempt per call: when the server is gone this gives up within seconds and says so
+    rather than hang the failing stage (MLflow still drops the run as its active one)."""
+    from mlflow.entities import LoggedModelStatus
+
+    run_id = run.info.run_id
+    with _budget(CLEANUP_BUDGET):
+        try:
+            client = mlflow.MlflowClient()
+            # MLflow 3.17's search cannot filter on status (stored as a number): filter here.
+            models = client.search_logged_models(
+                experiment_ids=[run.info.experiment_id],
+                filter_string=f"source_run_id = '{run_id}'",
+            )
+            for model in models:
+                if str(getattr(model.status, "value", model.status)) == PENDING:
+                    client.finalize_logged_model(model.model_id, LoggedModelStatus.FAILED)
+        except Exception as error:  # the store is what failed: report, keep the real error
+            print(
+                f"{stage}: could not mark the run's logged models FAILED ({error})", file=sys.stderr
+            )
+        try:
+            mlflow.end_run(FAILED)
+        except Exception as error:
+            print(
+                f"{stage}: could not mark MLflow run {run_id} FAILED ({_short(error)}): it may"
+                " show as RUNNING until the tracking store is back",
+                file=sys.stderr,
+            )
+
+
+def _short(error: Exception) -> str:
+    return str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+
+
+class Terminated(SystemExit):
+    """SIGTERM arrived during a run (``dvc`` stopping, a CI job cancelled)."""
+
+
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """SIGTERM as an exception inside the block, so the run is ended FAILED before exit;
+    left alone off the main thread or when someone else already handles SIGTERM."""
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+    except ValueError:
+        previous = None
+    if previous is not signal.SIG_DFL:
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated(128 + signum)
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager
@@ -370,7 +492,10 @@ def start_run(
     """An active MLflow run for ``stage``, tagged with its code and data versions (and
     ``tags``). ``git`` is the code's state when the caller needs it too (train records it).
 
-    Yields the ``mlflow`` module, so callers log without importing it themselves.
+    Yields the ``mlflow`` module, so callers log without importing it themselves. The
+    tracking server, its database and its artifact store are probed first (a
+    :class:`~crisp_ml.runtime.probe.ProbeError` in seconds); a body that raises, or is
+    interrupted (Ctrl-C, SIGTERM), ends the run FAILED.
     """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     import mlflow
@@ -381,18 +506,25 @@ def start_run(
     mlflow.set_tracking_uri(uri)
     name = experiment_name(root, params)
     try:
-        experiment_id = _experiment_id(mlflow, name, uri, root)
+        experiment = _experiment(mlflow, name, uri, root)
     except Exception as error:  # MLflow raises many kinds; all mean "store unusable"
         raise StageError(
-            f"cannot use the MLflow tracking store {uri} ({error}); check "
+            f"cannot use the MLflow tracking store {mask(uri)} ({_short(error)}); check "
             "MLFLOW_TRACKING_URI or mlflow.tracking_uri in params.yaml"
         ) from error
+    probe_experiment_artifacts(experiment, uri)
     if warning := untraceable_warning(stage, git):
         print(warning, file=sys.stderr)
     all_tags = {**run_tags(root, stage, git), **(tags or {})}
-    with mlflow.start_run(experiment_id=experiment_id, run_name=stage, tags=all_tags) as run:
-        yield mlflow
-        print(f"{stage}: logged MLflow run {run.info.run_id} to {uri}")
+    run = mlflow.start_run(experiment_id=experiment.experiment_id, run_name=stage, tags=all_tags)
+    try:
+        with sigterm_raises():
+            yield mlflow
+    except BaseException:  # an error, Ctrl-C or SIGTERM: the run failed, never RUNNING
+        end_failed(mlflow, run, stage)
+        raise
+    mlflow.end_run()
+    print(f"{stage}: logged MLflow run {run.info.run_id} to {mask(uri)}")
 
 
 def find_train_run(mlflow: Any, experiment_id: str, model_sha256: str) -> Any | None:
