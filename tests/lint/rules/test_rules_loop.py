@@ -347,3 +347,15 @@ def test_a_line_nested_past_the_json_parser_is_a_finding_not_a_crash(
     project.write(rel, "[" * 100_000 + "\n")
     (problem,) = project.problems(code)
     assert "not a JSON object" in problem.message
+
+
+def test_the_catalog_grammar_is_the_runtime_schemas() -> None:
+    """crisp-lint restates crisp_ml.runtime.schema's grammar (it may not import pandas);
+    this keeps the two from drifting apart."""
+    from crisp_lint.checks import _loop
+    from crisp_ml.runtime import schema
+
+    assert _loop.COLUMN_TYPES == schema.COLUMN_TYPES
+    assert _loop.NUMERIC_TYPES == schema.NUMERIC_TYPES
+    assert _loop.ROLES == schema.ROLES
+    assert set(_loop.COLUMN_FIELDS) == set(schema.COLUMN_FIELDS)
