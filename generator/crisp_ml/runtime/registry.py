@@ -29,7 +29,14 @@ from typing import Any
 
 from .config import load_params
 from .pipeline import StageError
-from .tracking import MODEL_SHA256_TAG, check_server_reachable, experiment_name, tracking_uri
+from .probe import probe_artifacts
+from .tracking import (
+    MODEL_SHA256_TAG,
+    bound_boto,
+    check_server_reachable,
+    experiment_name,
+    tracking_uri,
+)
 
 CHAMPION, CHALLENGER, PREVIOUS_CHAMPION = "champion", "challenger", "previous-champion"
 ALIASES = (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION)
@@ -175,6 +182,7 @@ def load(root: Path, alias: str) -> LoadedModel:
             f"registered model {name!r} has no version with alias {alias!r} in the MLflow "
             f"registry at {uri}; {_how_to_set(alias)}"
         )
+    probe_version_artifacts(mlflow_client, version, uri)
     return LoadedModel(
         model=_load_version(uri, name, str(version.version)),
         name=name,
@@ -182,6 +190,18 @@ def load(root: Path, alias: str) -> LoadedModel:
         alias=alias,
         model_sha256=(version.tags or {}).get(MODEL_SHA256_TAG),
     )
+
+
+def probe_version_artifacts(mlflow_client: Any, version: Any, uri: str) -> None:
+    """Probe the artifact store holding a version's files before loading them: a hung
+    store is then named in seconds rather than after MLflow's download retries."""
+    try:
+        location = mlflow_client.get_logged_model(version.model_id).artifact_location
+    except Exception:  # an older version without a logged model: MLflow's errors apply
+        return
+    if str(location).startswith(("s3:", "s3a:")):
+        bound_boto()
+    probe_artifacts(str(location), uri)
 
 
 def _how_to_set(alias: str) -> str:
