@@ -6,6 +6,11 @@ commit whose ``dvc.lock`` holds it, numbered per kind: ``raw-v1``, ``raw-v2``...
 ``dataset-v1``... The tag message carries the hash, so a version that is already tagged is
 not tagged again. Then the data is pushed to the DVC remote, if one is configured.
 
+A failed push says why when DVC's own message does not: refused or missing S3 credentials
+(where they go: ``.dvc/config.local`` or the environment) and an unreachable endpoint
+(``endpointurl``). ``python -m crisp_ml.runtime.tags --push-only`` gives the same for a
+plain ``dvc push`` (hooks, CI).
+
 Get a version back with ``git checkout raw-v1 && dvc checkout``, or without checking out:
 ``dvc get . data/raw --rev raw-v1``. Share the tags with ``git push origin --tags``.
 """
@@ -26,6 +31,23 @@ from .config import project_root
 TAGGED_OUTPUTS = {"raw": "data/raw", "dataset": "data/prepared"}
 TIMEOUT = 300  # seconds; a push to a slow remote takes a while
 DVC = [sys.executable, "-m", "dvc"]  # this environment's DVC, whatever PATH says
+# What DVC's output holds when S3 (or an S3-compatible server) refuses the keys, finds none,
+# or cannot be reached: boto's words, as DVC passes them on.
+REFUSED_MARKERS = (
+    "(403)",
+    "Forbidden",
+    "AccessDenied",
+    "Access Denied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+)
+NO_CREDENTIALS_MARKERS = ("Unable to locate credentials", "NoCredentialsError")
+UNREACHABLE_MARKERS = (
+    "Could not connect to the endpoint URL",
+    "EndpointConnectionError",
+    "Connect timeout on endpoint URL",
+    "Read timeout on endpoint URL",
+)
 
 
 class TagError(RuntimeError):
@@ -131,14 +153,59 @@ def tag_data(root: Path, push: bool) -> list[str]:
     return report
 
 
-def push_data(root: Path, stages: list[str]) -> str:
-    """Push the tagged outputs to the default DVC remote, when there is one."""
-    if _run([*DVC, "remote", "default"], root).returncode != 0:
+def push_data(root: Path, stages: list[str], *, tagged: bool = True) -> str:
+    """Push the tagged outputs (all outputs without ``stages``) to the default DVC remote,
+    when there is one. A refusal or an unreachable endpoint is explained with its fix."""
+    default = _run([*DVC, "remote", "default"], root)
+    if default.returncode != 0:
         return "no default DVC remote: data not pushed (add one with `dvc remote add -d`)"
+    remote = default.stdout.strip() or "<remote>"
     pushed = _run([*DVC, "push", *stages], root)
     if pushed.returncode != 0:
-        raise TagError(f"tags created, but `dvc push` failed: {pushed.stderr.strip()}")
+        output = (pushed.stderr + pushed.stdout).strip()
+        done = "tags created, but " if tagged else ""
+        cause = explain_push_error(output, remote)
+        raise TagError(
+            f"{done}`dvc push` failed: {_first_error(output)}" + (f"\n{cause}" if cause else "")
+        )
     return "pushed the data to the DVC remote"
+
+
+def _first_error(output: str) -> str:
+    """DVC's error line, without its "Having any troubles?" footer."""
+    lines = [
+        line for line in output.splitlines() if line.strip() and "Having any troubles" not in line
+    ]
+    errors = [line for line in lines if line.startswith("ERROR")]
+    return (errors or lines or ["(no output)"])[0]
+
+
+def explain_push_error(output: str, remote: str) -> str | None:
+    """What DVC's bare S3 error means and how to fix it; None for errors it does not know.
+
+    DVC prints boto's last words ("Forbidden", "Unable to locate credentials", "Could not
+    connect to the endpoint URL") with nothing about where credentials or endpoints go.
+    """
+    keys = (
+        f"put the keys in .dvc/config.local (git-ignored) with `dvc remote modify --local {remote}"
+        f" access_key_id <KEY>` and `dvc remote modify --local {remote} secret_access_key"
+        " <SECRET>`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (CI: from its secrets)"
+    )
+    endpoint = (
+        f"an S3-compatible server needs `dvc remote modify {remote} endpointurl <URL>`"
+        " (`dvc remote list` shows the URL DVC uses)"
+    )
+    if any(marker in output for marker in REFUSED_MARKERS):
+        return f"the DVC remote {remote!r} refused the credentials: {keys}; {endpoint}"
+    if any(marker in output for marker in NO_CREDENTIALS_MARKERS):
+        return f"no credentials for the DVC remote {remote!r}: {keys}"
+    if any(marker in output for marker in UNREACHABLE_MARKERS):
+        return (
+            f"cannot reach the endpoint of the DVC remote {remote!r}: start the server or fix the"
+            f" URL ({endpoint}); bound a hung one with `dvc remote modify {remote}"
+            " connect_timeout 5` and `read_timeout 30`"
+        )
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,8 +213,16 @@ def main(argv: list[str] | None = None) -> int:
         prog="make tags", description="Tag the raw and prepared data versions (raw-vN, dataset-vN)."
     )
     parser.add_argument("--no-push", action="store_true", help="tag only; do not `dvc push`")
+    parser.add_argument(
+        "--push-only",
+        action="store_true",
+        help="`dvc push` everything, explaining credential and endpoint errors; no tags",
+    )
     args = parser.parse_args(argv)
     try:
+        if args.push_only:
+            print(f"tags: {push_data(project_root(), [], tagged=False)}")
+            return 0
         lines = tag_data(project_root(), push=not args.no_push)
     except TagError as error:
         print(f"tags: error: {error}", file=sys.stderr)
