@@ -434,7 +434,8 @@ def end_failed(mlflow: Any, run: Any, stage: str) -> None:
                     client.finalize_logged_model(model.model_id, LoggedModelStatus.FAILED)
         except Exception as error:  # the store is what failed: report, keep the real error
             print(
-                f"{stage}: could not mark the run's logged models FAILED ({error})", file=sys.stderr
+                f"{stage}: could not mark the run's logged models FAILED ({_short(error)})",
+                file=sys.stderr,
             )
         try:
             mlflow.end_run(FAILED)
