@@ -64,7 +64,7 @@ HTTP_BUDGET = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
-    # Downloads go through the server, so clients need not reach the S3 endpoint themselves.
+    # On, a failing multipart download through the proxy retried for over 400 s.
     "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "false",
     "AWS_MAX_ATTEMPTS": "2",
     "AWS_RETRY_MODE": "standard",
