@@ -293,6 +293,7 @@ def load() -> str:
 
 def section(rows: Sequence[Row], args: argparse.Namespace, before: str, after: str) -> str:
     clients = " and ".join(str(c) for c in args.clients)
+    warmup = bench.DEFAULT_WARMUP
     return f"""{BEGIN}
 ## Serving (issue 8, section 6)
 
@@ -303,7 +304,8 @@ uvicorn worker: the router, the data catalog's check of every request, the predi
 on SQLite) and with `mlflow models serve --env-manager local --workers 1` (also uvicorn and
 FastAPI). `crisp_ml.runtime.bench` then posts test rows, one per request, from {clients}
 client thread(s) with keep-alive connections; the servers take turns, and each figure is the
-median of {args.repeats} runs of {args.requests} requests (after 20 untimed warm-up ones).
+median of {args.repeats} runs of {args.requests} requests (after {warmup} untimed warm-up
+ones).
 Rows lost: answered requests the prediction log did not hold once flushed (summed over the
 runs; MLflow keeps no log).
 
