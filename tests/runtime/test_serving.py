@@ -26,12 +26,14 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
+from crisp_ml.runtime.registry import LoadedModel
 from crisp_ml.runtime.router import CHALLENGER, CHAMPION
 from crisp_ml.runtime.serving import Served, create_app, label_reward, main, serve_settings
 from crisp_ml.runtime.serving_metrics import ServingMetrics
-from crisp_ml.runtime.serving_models import ServingError
+from crisp_ml.runtime.serving_models import Scorer, ServingError
 from crisp_ml.runtime.serving_payload import check_features
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -383,6 +385,25 @@ def test_rows_the_model_itself_refuses_are_422_not_a_server_error(
     assert response.status_code == 422
     [problem] = response.json()["detail"]
     assert problem["check"] == "model" and "NaN" in problem["message"]
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        LogisticRegression(),
+        RandomForestClassifier(n_estimators=15, random_state=0),
+        GradientBoostingClassifier(n_estimators=15, random_state=0),
+    ],
+    ids=["logistic", "forest", "boosting"],
+)
+def test_a_classifier_is_called_once_and_answers_as_its_own_predict(model: Any) -> None:
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.uniform(0, 40, size=(200, 2)), columns=FEATURES)
+    y = np.select([X["mean radius"] < 13, X["mean radius"] < 26], ["low", "mid"], "high")
+    model.fit(X, y)
+    scored = Scorer(LoadedModel(model, "m", "1", CHAMPION, None)).predict(X)
+    assert scored.predictions == list(model.predict(X))
+    assert scored.probabilities is not None and len(scored.probabilities) == len(X)
 
 
 def test_without_a_catalog_the_model_features_are_checked() -> None:
