@@ -264,6 +264,12 @@ def report(results: dict[str, dict[str, Timing]], runs: int, load: str) -> str:
             "the output formats other than the chosen one are never imported; the rule",
             "modules of phases a run does not judge are never imported either",
             "(crisp_lint.registry), and rule modules compile their patterns when first used.",
+            "The hook's call (`crisp-lint`, or with just the path) imports neither argparse",
+            "nor dataclasses (with inspect) nor packaging (unless the template commit may be",
+            "a version). What remains above the floor is the standard library a run needs",
+            "(pathlib, typing, subprocess for git, tomllib for pyproject.toml), importing",
+            "crisp-lint's own modules and the rule modules of the phases judged, and the",
+            "work itself: `git ls-files`, reading and parsing each file once, the rules.",
             END,
         ]
     )

@@ -8,7 +8,7 @@ known status) and reports each deviation with its line instead of guessing. What
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from crisp_lint.model import split_lines
 
@@ -22,8 +22,8 @@ FENCE = re.compile(r"^\s*(```|~~~)")
 _MARKDOWN_LINK = re.compile(r"^\[[^\]]*\]\((?P<target>[^)\s]+)\)$")
 
 
-@dataclass(frozen=True)
-class ChecklistRow:
+# A NamedTuple and a slotted class rather than dataclasses: see crisp_lint.model.
+class ChecklistRow(NamedTuple):
     id: str
     step: str
     status: str
@@ -34,14 +34,38 @@ class ChecklistRow:
     line: int
 
 
-@dataclass
 class Checklist:
-    path: str
-    rows: list[ChecklistRow] = field(default_factory=list)
-    errors: list[tuple[int | None, str]] = field(default_factory=list)
-    # Ids of rows rejected for their shape: they have a row (reported in ``errors``), just
-    # not one that parses, so coverage must not also call them missing.
-    malformed_ids: set[str] = field(default_factory=set)
+    """A parsed checklist, filled in as it is read; compared and shown by all its fields."""
+
+    __slots__ = ("errors", "malformed_ids", "path", "rows")
+    _FIELDS = ("path", "rows", "errors", "malformed_ids")
+    __hash__ = None  # type: ignore[assignment]  # mutable, so unhashable
+
+    def __init__(
+        self,
+        path: str,
+        rows: list[ChecklistRow] | None = None,
+        errors: list[tuple[int | None, str]] | None = None,
+        malformed_ids: set[str] | None = None,
+    ) -> None:
+        self.path = path
+        self.rows = [] if rows is None else rows
+        self.errors = [] if errors is None else errors
+        # Ids of rows rejected for their shape: they have a row (reported in ``errors``),
+        # just not one that parses, so coverage must not also call them missing.
+        self.malformed_ids = set() if malformed_ids is None else malformed_ids
+
+    def _values(self) -> tuple[object, ...]:
+        return (self.path, self.rows, self.errors, self.malformed_ids)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self._values(), strict=True))
+        return f"Checklist({fields})"
 
 
 def parse_checklist(text: str, path: str) -> Checklist:

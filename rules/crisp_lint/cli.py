@@ -1,17 +1,17 @@
 """``crisp-lint [PATH]``: check a CRISP-ML repository phase by phase.
 
-argparse rather than click: the hook runs on every commit and argparse costs nothing to
-import. Exit codes follow ruff: 0 nothing fails, 1 findings that fail, 2 usage or
-configuration error.
+argparse rather than click: the hook runs on every commit and argparse costs little to
+import; the hook's own call (no arguments, or just the path) skips even that. Exit codes
+follow ruff: 0 nothing fails, 1 findings that fail, 2 usage or configuration error.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from crisp_lint import __version__
@@ -19,6 +19,8 @@ from crisp_lint.config import ConfigError, load_config, parse_phase
 from crisp_lint.model import LIFECYCLE
 
 if TYPE_CHECKING:
+    import argparse
+
     from crisp_lint.config import Config
     from crisp_lint.engine import Options
     from crisp_lint.model import Phase, Rule
@@ -42,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, do what it asks, and return the exit code."""
-    args = _parser().parse_args(argv)
+    args = _common_call(sys.argv[1:] if argv is None else argv) or _parser().parse_args(argv)
     try:
         _check_report_options(args)
         if args.list_rules:
@@ -57,7 +59,41 @@ def run(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+# What _parser() gives for ``crisp-lint [PATH]``; tests/lint/test_lint_cli.py keeps them equal.
+_DEFAULTS: dict[str, object] = {
+    "select": None,
+    "extend_select": (),
+    "ignore": (),
+    "phase": None,
+    "strict": False,
+    "all_phases": False,
+    "needs": (),
+    "time_budget": None,
+    "output_format": "text",
+    "output_file": None,
+    "statistics": False,
+    "exit_zero": False,
+    "report": None,
+    "fail_under": None,
+    "config": None,
+    "list_rules": False,
+    "explain": None,
+}
+
+
+def _common_call(argv: Sequence[str]) -> argparse.Namespace | None:
+    """The arguments of the call every commit makes (none, or just the path) without
+    argparse, whose import and parser (with gettext, locale and shutil) cost a tenth of a
+    run; None for any other call, which argparse parses, helps with and refuses."""
+    if len(argv) > 1 or (argv and (not argv[0] or argv[0].startswith("-"))):
+        return None
+    path = Path(argv[0] if argv else ".")
+    return SimpleNamespace(path=path, **_DEFAULTS)  # type: ignore[return-value]
+
+
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
     phases = ", ".join(p.value for p in LIFECYCLE)
     parser = argparse.ArgumentParser(
         prog="crisp-lint",
@@ -129,6 +165,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _seconds(value: str) -> float:
+    import argparse  # imported already: only the parser calls this
+
     try:
         seconds = float(value)
     except ValueError:
@@ -139,6 +177,8 @@ def _seconds(value: str) -> float:
 
 
 def _score(value: str) -> float:
+    import argparse  # imported already: only the parser calls this
+
     try:
         score = float(value)
     except ValueError:

@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from crisp_lint.model import CODE_PREFIX, LIFECYCLE, Phase, split_lines
 
@@ -51,14 +50,13 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message names the file and the key."""
 
 
-@dataclass(frozen=True)
-class Ignore:
+# NamedTuples rather than dataclasses: see crisp_lint.model (start-up time).
+class Ignore(NamedTuple):
     selector: str
     reason: str | None
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     phase: Phase | None = None
     select: tuple[str, ...] | None = None  # None: every rule
     extend_select: tuple[str, ...] = ()
@@ -68,11 +66,16 @@ class Config:
     time_budget: float = DEFAULT_TIME_BUDGET  # seconds for all rules; 0: no limit
     secrets_allowlist: tuple[str, ...] = ()  # see crisp_lint.checks.secrets
     # Declared roles of dvc.yaml stages by stage name; see crisp_lint.checks._pipeline.
-    stage_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The default is one dict shared by every Config(): nothing may mutate it.
+    stage_roles: dict[str, tuple[str, ...]] = {}  # noqa: RUF012
     # Where the settings came from (repository-relative when inside the repository), for
     # findings about the configuration itself; None when there was no configuration.
     source: str | None = None
-    source_text: str = field(default="", repr=False)
+    source_text: str = ""  # left out of repr: a whole file
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in zip(self._fields[:-1], self[:-1], strict=True))
+        return f"Config({shown})"
 
     @property
     def ignore_selectors(self) -> tuple[str, ...]:

@@ -15,9 +15,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -34,8 +33,8 @@ _REMOTE_PREFIXES = ("gh:", "gl:", "git@", "git+", "http://", "https://", "ssh://
 _GIT_REPO_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
 
 
-@dataclass(frozen=True)
-class Drift:
+# A NamedTuple rather than a dataclass: see crisp_lint.model (start-up time).
+class Drift(NamedTuple):
     """How a project's template version compares with the newest template release.
 
     ``reason`` says why the comparison could not be made (then ``update_available`` is
@@ -54,7 +53,7 @@ class Drift:
         return self.reason is None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
 
 def template_drift(
@@ -172,7 +171,28 @@ def describe_to_version(described: str) -> Version | None:
     return _parse(described)
 
 
+# What a run of letters in a PEP 440 version's public part can be (after
+# packaging.version.VERSION_PATTERN): the "v" prefix, then a pre-release, a post-release and
+# a dev marker, each optional and with nothing between them at the least ("1.0arev1dev2").
+_LETTERS = re.compile(r"[a-z]+")
+_VERSION_WORDS = re.compile(r"v?(?:alpha|a|beta|b|preview|pre|c|rc)?(?:post|rev|r)?(?:dev)?")
+
+
+def _may_be_version(text: str) -> bool:
+    """False only for what cannot be a PEP 440 version, such as the short commit hash
+    Copier records for a template without tags (``6e14561``), so that checking one does
+    not import ``packaging`` (a tenth of crisp-lint's start-up). True may still be wrong."""
+    if not text.isascii():
+        return True  # case-insensitive matching of non-ASCII letters: leave it to packaging
+    public = text.strip().lower().partition("+")[0]  # after "+", any local label is allowed
+    if not public.lstrip("v")[:1].isdigit():
+        return False
+    return all(_VERSION_WORDS.fullmatch(run) for run in _LETTERS.findall(public))
+
+
 def _parse(text: str) -> Version | None:
+    if not _may_be_version(text):
+        return None
     from packaging.version import InvalidVersion, Version
 
     try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from crisp_lint.config import ConfigError, check_selectors
 from crisp_lint.model import LIFECYCLE, Finding, Phase, Problem, Rule, Severity
@@ -30,8 +30,8 @@ SUCCESS_CRITERIA = f"{LIFECYCLE[0].folder}/success-criteria.yaml"
 CHECKLIST = "CHECKLIST.md"
 
 
-@dataclass(frozen=True)
-class Options:
+# A NamedTuple and a slotted class rather than dataclasses: see crisp_lint.model.
+class Options(NamedTuple):
     """What the command line adds to, or overrides in, the configuration."""
 
     phase: Phase | None = None  # overrides the declared phase
@@ -44,15 +44,55 @@ class Options:
     time_budget: float | None = None  # seconds (0: no limit); overrides the configuration's
 
 
-@dataclass(frozen=True)
 class Report:
+    """What a run found. Frozen, compared and shown by all its fields, as a dataclass."""
+
+    __slots__ = ("adopted", "findings", "phase", "phase_declared", "ran", "rules", "skipped")
+    _FIELDS = ("phase", "phase_declared", "findings", "rules", "ran", "skipped", "adopted")
+
     phase: Phase
     phase_declared: bool  # False: no phase configured, the first one was assumed
     findings: list[Finding]
     rules: Mapping[str, Rule]  # every known rule, for reporters that describe them
     ran: tuple[str, ...]  # codes of the rules that ran, in order
-    skipped: Mapping[str, str] = field(default_factory=dict)  # code -> why it did not run
-    adopted: bool = True  # False: no CRISP-ML layer, the phase rules were skipped (GEN006)
+    skipped: Mapping[str, str]  # code -> why it did not run
+    adopted: bool  # False: no CRISP-ML layer, the phase rules were skipped (GEN006)
+
+    def __init__(
+        self,
+        phase: Phase,
+        phase_declared: bool,
+        findings: list[Finding],
+        rules: Mapping[str, Rule],
+        ran: tuple[str, ...],
+        skipped: Mapping[str, str] | None = None,
+        adopted: bool = True,
+    ) -> None:
+        skipped = {} if skipped is None else skipped
+        values = (phase, phase_declared, findings, rules, ran, skipped, adopted)
+        for name, value in zip(self._FIELDS, values, strict=True):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a Report is frozen")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a Report is frozen")
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        return f"Report({fields})"
 
     @property
     def has_errors(self) -> bool:

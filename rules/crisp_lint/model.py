@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from crisp_lint.repo import RepoView
@@ -79,16 +78,62 @@ class Severity(StrEnum):
     INFO = "info"
 
 
-@dataclass(frozen=True)
+# The value objects below are NamedTuples or slotted classes, not dataclasses: crisp-lint
+# starts on every commit, and ``dataclasses`` (with the ``inspect`` it always imports) and
+# the code it generates per class cost more start-up time than the rules themselves.
+
+
 class Finding:
-    """One unmet QA item. ``path`` is repository-relative with forward slashes."""
+    """One unmet QA item. ``path`` is repository-relative with forward slashes.
+
+    Frozen; equal (and hashed) by path, line, code and message: phase and severity follow
+    from the code and the gating, so a finding is the same finding whatever its severity.
+    """
+
+    __slots__ = ("code", "line", "message", "path", "phase", "severity")
+    __match_args__ = ("path", "line", "code", "message", "phase", "severity")
 
     path: str
     line: int | None
     code: str
     message: str
-    phase: Phase = field(compare=False)
-    severity: Severity = field(default=Severity.WARNING, compare=False)
+    phase: Phase
+    severity: Severity
+
+    def __init__(
+        self,
+        path: str,
+        line: int | None,
+        code: str,
+        message: str,
+        phase: Phase,
+        severity: Severity = Severity.WARNING,
+    ) -> None:
+        for name, value in zip(
+            self.__match_args__, (path, line, code, message, phase, severity), strict=True
+        ):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a Finding is frozen")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a Finding is frozen")
+
+    def _key(self) -> tuple[str, int | None, str, str]:
+        return (self.path, self.line, self.code, self.message)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__match_args__)
+        return f"{type(self).__qualname__}({fields})"
 
     @property
     def sort_key(self) -> tuple[str, int, str, str]:
@@ -96,8 +141,7 @@ class Finding:
         return (self.path, self.line or 0, self.code, self.message)
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """What a rule's check yields: the engine adds code, phase and the gated severity.
 
     ``path`` is repository-relative with forward slashes; use ``"."`` for a problem of the
@@ -112,8 +156,7 @@ class Problem:
 Check = Callable[["RepoView"], Iterable[Problem]]
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     code: str
     phase: Phase
     title: str

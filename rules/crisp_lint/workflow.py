@@ -6,13 +6,13 @@ every phase's ``CHECKLIST.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from crisp_lint.model import LIFECYCLE, Phase
 
 
-@dataclass(frozen=True)
-class Step:
+# A NamedTuple rather than a dataclass: see crisp_lint.model (start-up time).
+class Step(NamedTuple):
     id: str
     phase: Phase
     text: str

@@ -181,3 +181,20 @@ def test_the_command_offers_every_output_format_there_is() -> None:
 def test_the_root_is_the_nearest_folder_with_pyproject_or_git(make_repo: RepoMaker) -> None:
     root = make_repo({"pyproject.toml": "", "phases/01-business-understanding/a.md": ""})
     assert find_root(root / "phases" / "01-business-understanding") == root
+
+
+@pytest.mark.parametrize("argv", [[], ["some/project"], ["."]])
+def test_the_hooks_call_skips_argparse_but_parses_alike(argv: list[str]) -> None:
+    """The hook's call (none or one path) is read without argparse: into the same values."""
+    from crisp_lint.cli import _common_call, _parser
+
+    fast = _common_call(argv)
+    assert fast is not None
+    assert vars(fast) == vars(_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize("argv", [["-h"], ["--version"], ["a", "b"], [""], ["-"], ["--phase"]])
+def test_any_other_call_is_left_to_argparse(argv: list[str]) -> None:
+    from crisp_lint.cli import _common_call
+
+    assert _common_call(argv) is None

@@ -43,6 +43,34 @@ def test_a_run_on_a_generated_project_imports_no_heavy_library(
     assert json.loads((tmp_path / "report.json").read_text())["phase"] == "business-understanding"
 
 
+HOOK_PROBE = """
+import contextlib, io, json, sys
+from crisp_lint.cli import run
+with contextlib.redirect_stdout(io.StringIO()):
+    run([sys.argv[1]])
+print(json.dumps(sorted(sys.modules)))
+"""
+# What the hook's own call has no need for, each costing a tenth of a run or so to import:
+# argparse (with gettext and shutil), dataclasses (with inspect), packaging (for a template
+# commit that is a hash, not a version).
+NOT_AT_START_UP = ("argparse", "dataclasses", "gettext", "inspect", "packaging", "shutil")
+
+
+@pytest.mark.slow
+def test_the_hooks_call_on_a_generated_project_imports_none_of_the_slow_modules(
+    generated_project: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", HOOK_PROBE, str(generated_project)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    loaded = {name.partition(".")[0] for name in json.loads(done.stdout)}
+    assert sorted(loaded.intersection(NOT_AT_START_UP)) == []
+
+
 # -- lazy rule modules (crisp_lint.registry) -------------------------------------------------
 
 LATER_PHASE_PROBE = """

@@ -131,3 +131,26 @@ def test_drift_imports_neither_copier_nor_heavy_libraries():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["v1.0.0", "V1.0.0.post3+gabc1234", "1!2.0rc1.dev3", " 1.0 ", "1.0-1", "1.0arev1dev2",
+     "1.0preview2", "1.0_rev1", "1234567", "6a14561", "1.0+ABC.x-y", "1.0c"],
+)  # fmt: skip
+def test_every_version_passes_the_pre_check(text: str) -> None:
+    """The cheap pre-check that spares importing packaging rejects no PEP 440 version."""
+    from packaging.version import Version
+
+    from crisp_lint.drift import _may_be_version
+
+    Version(text)  # a version indeed
+    assert _may_be_version(text)
+
+
+@pytest.mark.parametrize("text", ["6e14561", "abc1234", "deadbee", "nightly", "v", "", "x1.0"])
+def test_short_hashes_and_names_are_no_version(text: str) -> None:
+    from crisp_lint.drift import _may_be_version
+
+    assert not _may_be_version(text)
+    assert describe_to_version(text) is None

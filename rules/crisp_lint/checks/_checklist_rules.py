@@ -12,9 +12,8 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from crisp_lint.checklist import HEADER, HEADER_LINE, Checklist, ChecklistRow, split_cells
 from crisp_lint.checks._regex import lazy
@@ -187,8 +186,8 @@ def _is_iso_date(text: str) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class _Author:
+# A NamedTuple rather than a dataclass: see crisp_lint.model (start-up time).
+class _Author(NamedTuple):
     """The author of the commit that last changed a line, as git blame names them."""
 
     commit: str
@@ -315,8 +314,8 @@ def _normalise(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-@dataclass(frozen=True)
-class _RowRule:
+# A NamedTuple rather than a dataclass: see crisp_lint.model (start-up time).
+class _RowRule(NamedTuple):
     number: int
     title: str
     why: str

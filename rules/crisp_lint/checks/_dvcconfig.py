@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from crisp_lint.checks._regex import lazy
 from crisp_lint.model import split_lines
@@ -12,8 +12,8 @@ _SECTION = lazy(r"^\[\s*(?P<name>.+?)\s*\]$")
 _OPTION = lazy(r"^(?P<key>[A-Za-z0-9_.-]+)\s*=\s*(?P<value>.*)$")
 
 
-@dataclass(frozen=True)
-class Option:
+# A NamedTuple rather than a dataclass: see crisp_lint.model (start-up time).
+class Option(NamedTuple):
     section: str  # e.g. ``core`` or ``remote "storage"``
     key: str
     value: str

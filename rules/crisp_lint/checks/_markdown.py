@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from crisp_lint.checklist import FENCE, SEPARATOR_CELL, split_cells
 from crisp_lint.checks._regex import lazy
@@ -10,16 +10,15 @@ from crisp_lint.checks._regex import lazy
 _HEADING = lazy(r"^(?P<hashes>#{1,6})\s+(?P<title>.+?)\s*#*\s*$")
 
 
-@dataclass(frozen=True)
-class Section:
+# NamedTuples rather than dataclasses: see crisp_lint.model (start-up time).
+class Section(NamedTuple):
     title: str
     level: int
     line: int
     body: list[str]  # the lines up to the next heading of the same or a higher level
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(NamedTuple):
     header: list[str]
     rows: list[list[str]]
     line: int

@@ -8,8 +8,7 @@ repository view already reports files that do not parse.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from crisp_lint.repo import RepoView
@@ -19,8 +18,8 @@ LOCK_FILE = "dvc.lock"
 PARAMS_FILE = "params.yaml"
 
 
-@dataclass(frozen=True)
-class Stage:
+# A NamedTuple rather than a dataclass: see crisp_lint.model (start-up time).
+class Stage(NamedTuple):
     name: str
     cmd: str
     wdir: str  # the folder the command runs in, relative to the repository root

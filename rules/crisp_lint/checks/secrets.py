@@ -24,8 +24,7 @@ import posixpath
 import re
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from crisp_lint.checks._regex import LazyPattern, lazy
 from crisp_lint.checks.general import DVC_CONFIG
@@ -50,8 +49,8 @@ PRECEDENCE = (KEY_RULE, TOKEN_RULE, URL_RULE, VARIABLE_RULE)
 VARIABLES_REPORTED_ELSEWHERE = frozenset({DVC_CONFIG, "params.yaml"})
 
 
-@dataclass(frozen=True)
-class Detector:
+# NamedTuples rather than dataclasses: see crisp_lint.model (start-up time).
+class Detector(NamedTuple):
     name: str
     needles: tuple[str, ...]  # lower case; the file must contain one of them
     # Compiled the first time a file holds a needle. Its ``secret`` group is what is masked
@@ -257,24 +256,21 @@ def is_placeholder(value: str) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     code: str
     line: int
     secret: str  # never printed: for the allowlist only
     message: str
 
 
-@dataclass(frozen=True)
-class Suppression:
+class Suppression(NamedTuple):
     line: int
     codes: frozenset[str]
     reason: str
     alone: bool  # the comment is all the line holds: it covers the next line too
 
 
-@dataclass
-class Scan:
+class Scan(NamedTuple):  # its dict and list fill up; the fields are never reassigned
     hits: dict[str, list[Problem]]
     reasonless: list[Problem]
 
