@@ -235,7 +235,7 @@ def test_make_promote_then_serving_logs_predictions_and_feedback_in_postgresql(
         rows = test_rows(project.root, 3)
         for features, label in rows:
             answer = post(f"{base}/predict", {"features": features})
-            prediction_id = answer["predictions"][0]["id"]
+            prediction_id = answer["ids"][0]
             assert (
                 post(f"{base}/feedback", {"id": prediction_id, "label": label})["status"]
                 == "recorded"
@@ -282,7 +282,9 @@ def assert_fast_and_clear(
 ) -> None:
     output = done.stdout + done.stderr
     assert done.returncode != 0, f"the command succeeded despite the fault:\n{output[-2000:]}"
-    assert seconds < FAULT_SECONDS, f"took {seconds:.0f} s to fail (bound {FAULT_SECONDS} s)"
+    assert seconds < FAULT_SECONDS, (
+        f"took {seconds:.0f} s to fail (bound {FAULT_SECONDS} s):\n{output[-3000:]}"
+    )
     assert re.search(component, output), f"the message does not name {component}:\n{output[-3000:]}"
     assert re.search(next_step, output), f"no next step ({next_step}) in:\n{output[-3000:]}"
 
