@@ -331,14 +331,19 @@ def test_s3_server_stopped_fails_within_30_s(project: Project, shared_stack: Sta
     assert_no_run_left_running(shared_stack)
 
 
-def test_wrong_s3_credentials_for_dvc_push_fail_within_30_s_naming_the_credentials(
+def test_wrong_s3_credentials_for_the_push_fail_within_30_s_naming_the_credentials(
     project: Project, shared_stack: Stack
 ) -> None:
+    """DVC's own `dvc push` says only `403 Forbidden`; the project's push (the one `make
+    tags`, the hooks and CI use) says which remote refused and where the keys go."""
     configure_remote(project.root, project.env, shared_stack, secret="not-the-secret")
     try:
-        done, seconds = run(["dvc", "push"], project.root, project.env, 120)
+        raw, _ = run(["dvc", "push"], project.root, project.env, 120)
+        assert raw.returncode != 0, "DVC pushed with a wrong secret"
+        push = [sys.executable, "-m", "crisp_ml.runtime.tags", "--push-only"]
+        done, seconds = run(push, project.root, project.env, 120)
         TIMINGS["fault_wrong_credentials_seconds"] = seconds
-        assert_fast_and_clear(done, seconds, r"(?i)credential|access key|secret", r"config\.local")
+        assert_fast_and_clear(done, seconds, r"(?i)refused the credentials", r"config\.local")
     finally:
         configure_remote(project.root, project.env, shared_stack)
 
