@@ -349,12 +349,15 @@ def test_open_log_uses_the_project_default(tmp_path: Path, monkeypatch) -> None:
 PASSWORD = "pa55-w0rd-xyz"
 
 
-def test_a_password_in_the_url_is_never_shown(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_password_in_the_url_is_never_shown(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     pytest.importorskip("psycopg2")
     url = f"postgresql+psycopg2://crisp:{PASSWORD}@127.0.0.1:1/predictions"  # nothing listens
     assert PASSWORD not in mask_url(url)
     caplog.set_level(logging.DEBUG)
-    with PredictionLog(url, timeout=1.0, retry_interval=0.1) as log:
+    # The unreachable database makes the log spill: into tmp_path, not the working directory.
+    with PredictionLog(url, spill_dir=tmp_path, timeout=1.0, retry_interval=0.1) as log:
         log.append(prediction())
         log.flush(1)
         health = log.health()
