@@ -226,12 +226,17 @@ class IgnoreRule(NamedTuple):  # not a dataclass: see crisp_lint.model (start-up
     anchored: bool
 
 
+# A longer .gitignore line is no pattern a person wrote, and fnmatch's translation of one
+# costs time that grows with the square of its length (a random-bytes file took minutes).
+MAX_IGNORE_PATTERN = 1024
+
+
 def root_ignore_rules(repo: RepoView) -> list[IgnoreRule]:
     """The root ``.gitignore``'s patterns (what keeps root-level files out of git)."""
     rules = []
     for raw in repo.lines(".gitignore") or []:
         line = raw.strip()
-        if not line or line.startswith("#"):
+        if not line or line.startswith("#") or len(line) > MAX_IGNORE_PATTERN:
             continue
         negated = line.startswith("!")
         line = line.removeprefix("!").rstrip("/")
