@@ -373,7 +373,9 @@ def test_github_retraining_promotes_only_after_the_gate_job(github_project: Path
     assert jobs["gate"]["needs"] == "retrain"
     assert "gate" in jobs["promote"]["needs"]
     gate_commands = " ".join(step.get("run", "") for step in jobs["gate"]["steps"])
-    assert "gate_check.py reports/evaluation/gate.json" in gate_commands
+    # The gate job installs crisp-ml alone (not the project) and runs its gate_check.
+    assert "crisp_ml.runtime.gate_check reports/evaluation/gate.json" in gate_commands
+    assert 'pip install "crisp-ml==' in gate_commands
     steps = [step.get("run", "") for step in jobs["retrain"]["steps"]]
     repro = next(i for i, run_ in enumerate(steps) if "dvc repro" in run_)
     push = next(i for i, run_ in enumerate(steps) if run_.strip() == "dvc push")
@@ -421,7 +423,7 @@ def test_gitlab_ci_has_the_same_jobs_and_promotes_only_after_the_gate(
         assert job["extends"] in ci, f"{job['extends']} is not defined"
     assert jobs["gate"]["needs"] == ["retrain"]
     assert "gate" in jobs["promote"]["needs"]
-    assert any("gate_check.py" in line for line in jobs["gate"]["script"])
+    assert any("crisp_ml.runtime.gate_check" in line for line in jobs["gate"]["script"])
     assert jobs["crisp-lint"]["artifacts"]["reports"]["junit"] == "crisp-lint.xml"
 
 
@@ -458,17 +460,16 @@ def test_no_ci_files_without_a_ci_provider(render: Render) -> None:
     ids=["go", "no-go", "invalid", "missing"],
 )
 def test_the_gate_step_runs_without_installing_the_project(
-    github_project: Path,
     tmp_path: Path,
     content: dict[str, Any] | None,
     exit_code: int,
     says: str,
 ) -> None:
+    """The gate job needs crisp-ml only: its gate_check runs isolated, outside any project."""
     gate = tmp_path / "gate.json"
     if content is not None:
         gate.write_text(json.dumps(content))
-    package = yaml.safe_load((github_project / ".copier-answers.yml").read_text())["package_name"]
-    script = github_project / "src" / package / "gate_check.py"
-    result = run([sys.executable, "-I", str(script), str(gate)], tmp_path)
+    command = [sys.executable, "-I", "-m", "crisp_ml.runtime.gate_check", str(gate)]
+    result = run(command, tmp_path)
     assert result.returncode == exit_code, result.stdout + result.stderr
     assert says in result.stdout + result.stderr
