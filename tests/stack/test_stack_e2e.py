@@ -169,7 +169,10 @@ def project(shared_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> It
 def mlflow_client(shared: Stack):
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=shared.env["MLFLOW_TRACKING_URI"])
+    # Both stores explicit: an earlier test in this process may have set MLflow's global
+    # registry URI (crisp_ml.runtime.registry.load does, for the serving process).
+    uri = shared.env["MLFLOW_TRACKING_URI"]
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def s3_keys(shared: Stack, prefix: str) -> list[str]:

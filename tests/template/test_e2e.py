@@ -499,7 +499,9 @@ def test_mlflow_holds_train_and_evaluate_runs_tied_to_code_and_data(
     pointer = generated.json("reports/train/run.json")
     # The registered version is train's too: the registry tags it with the same model hash.
     registered = pointer.pop("registered_model")
-    version = mlflow.MlflowClient().get_model_version(registered["name"], registered["version"])
+    # Explicit stores: an earlier test in this process may have set MLflow's global registry.
+    client = mlflow.MlflowClient(tracking_uri=store, registry_uri=store)
+    version = client.get_model_version(registered["name"], registered["version"])
     assert registered["name"] == experiment["experiment"]
     assert version.tags["model.sha256"] == train.data.tags["model.sha256"]
     assert pointer == {
@@ -601,7 +603,7 @@ def test_without_the_example_make_dashboard_and_make_gate_say_why(
     gate = run(["make", "gate"], without_example.root, without_example.env, 60, False)
     assert gate.returncode != 0 and "no gate result yet" in gate.stderr
     checked = run(
-        ["python", "-m", f"{without_example.package}.gate_check"],
+        ["python", "-m", "crisp_ml.runtime.gate_check"],
         without_example.root,
         without_example.env,
         60,
