@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,19 @@ def project(tmp_path: Path, logged: dict[str, str], monkeypatch: pytest.MonkeyPa
     name = f"model-{tmp_path.name}"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"mlflow": {"registered_model": name}}))
     return tmp_path
+
+
+@pytest.fixture
+def mlflow_settings() -> Iterator[None]:
+    """MLflow's process-wide tracking and registry URIs, put back after the test exactly as
+    they were (the raw settings: get_*_uri() resolve defaults, and pinning a resolved default
+    would itself leak into later tests). The variables set_*_uri exports are monkeypatch's."""
+    from mlflow.tracking._model_registry import utils as registry_settings
+    from mlflow.tracking._tracking_service import utils as tracking_settings
+
+    saved = tracking_settings._tracking_uri, registry_settings._registry_uri
+    yield
+    tracking_settings._tracking_uri, registry_settings._registry_uri = saved
 
 
 def _client(logged: dict[str, str]) -> Any:
@@ -154,3 +168,37 @@ def test_a_missing_alias_names_the_store_and_the_next_step(
 def test_a_model_never_registered_is_a_clear_error_too(project: Path) -> None:
     with pytest.raises(RegistryError, match=f"{_name(project)!r} has no version with alias"):
         load(project, CHAMPION)
+
+
+def test_loading_leaves_mlflow_process_wide_uris_as_the_caller_set_them(
+    project: Path,
+    logged: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mlflow_settings: None,
+) -> None:
+    import mlflow
+
+    settings = yaml.safe_load((project / "params.yaml").read_text())
+    settings["mlflow"]["tracking_uri"] = logged["uri"]
+    (project / "params.yaml").write_text(yaml.safe_dump(settings))
+    client = _client(logged)
+    name = _name(project)
+    # Registering as train does, on the project's store: MLflow's SQLite registry looks the
+    # logged model up through the process-wide tracking URI.
+    mlflow.set_tracking_uri(logged["uri"])
+    version = register(client, logged["run_id"], logged["model_uri"], name, {})
+    client.set_registered_model_alias(name, CHAMPION, version)
+    # Then the caller's own MLflow points elsewhere; the project names its store in params.
+    elsewhere = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    mlflow.set_tracking_uri(elsewhere)
+    mlflow.set_registry_uri(elsewhere)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI")
+
+    loaded = load(project, CHAMPION)
+
+    assert loaded.version == version
+    assert loaded.model.predict(np.array([[0.0]]))[0] == 0
+    assert (mlflow.get_tracking_uri(), mlflow.get_registry_uri()) == (elsewhere, elsewhere)
+    assert "MLFLOW_TRACKING_URI" not in os.environ and "MLFLOW_REGISTRY_URI" not in os.environ

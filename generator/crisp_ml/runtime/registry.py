@@ -166,9 +166,11 @@ def load(root: Path, alias: str) -> LoadedModel:
     MLflow's scikit-learn flavour (so ``predict_proba`` is there).
 
     The alias is resolved once and the version loaded by number, so the model and the
-    version it reports always agree. Sets MLflow's tracking and registry URI to the
-    project's store (serving talks to that one store). A missing model, alias or artifact is
-    a :class:`RegistryError` naming the store and the command that fixes it.
+    version it reports always agree. Every call goes through a client on the project's
+    store: MLflow's process-wide tracking and registry URIs are left as they were (a
+    library call must not redirect its caller's later ``MlflowClient()``). A missing model,
+    alias or artifact is a :class:`RegistryError` naming the store and the command that
+    fixes it.
     """
     params = load_params(root / "params.yaml")
     name = registered_model_name(root, params)
@@ -184,7 +186,7 @@ def load(root: Path, alias: str) -> LoadedModel:
         )
     probe_version_artifacts(mlflow_client, version, uri)
     return LoadedModel(
-        model=_load_version(uri, name, str(version.version)),
+        model=_load_version(mlflow_client, uri, name, str(version.version)),
         name=name,
         version=str(version.version),
         alias=alias,
@@ -212,16 +214,34 @@ def _how_to_set(alias: str) -> str:
     return f"set it with `python -m crisp_ml.runtime.promote` (aliases: {', '.join(ALIASES)})"
 
 
-def _load_version(uri: str, name: str, version: str) -> Any:
-    import mlflow
+def _load_version(mlflow_client: Any, uri: str, name: str, version: str) -> Any:
+    import mlflow.artifacts
+    import mlflow.sklearn
 
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
     try:
-        return mlflow.sklearn.load_model(f"models:/{name}/{version}")
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=_download_uri(mlflow_client, name, version),
+            tracking_uri=uri,
+            registry_uri=uri,
+        )
+        # A local folder: the flavour reads its files without asking any store.
+        return mlflow.sklearn.load_model(local)
     except Exception as error:  # missing artifacts, wrong flavour, unpicklable: all fatal
         raise RegistryError(
             f"cannot load version {version} of {name!r} from the MLflow registry at {uri}"
             f" ({error}); were its artifacts (mlartifacts/) deleted? `dvc repro --force train`"
             " registers the model again"
         ) from error
+
+
+def _download_uri(mlflow_client: Any, name: str, version: str) -> str:
+    """Where the files of version ``version`` of ``name`` are, asked of ``mlflow_client``.
+
+    Not ``models:/name/version`` handed to MLflow's loaders: those resolve it with the
+    process-wide registry URI, whatever store the client is on.
+    """
+    location = str(mlflow_client.get_model_version_download_uri(name, version))
+    if location.startswith("models:/"):  # a logged model's id (``models:/m-...``)
+        model_id = location.removeprefix("models:/").split("/")[0]
+        location = str(mlflow_client.get_logged_model(model_id).artifact_location)
+    return location
