@@ -13,6 +13,10 @@ from typing import Any
 
 import yaml
 
+# Kept in a module that imports nothing, so that crisp-lint shares them at no start-up cost;
+# metrics, the dashboard and the tests import them from here.
+from .metric_names import METRIC_DIRECTIONS, UNIT_INTERVAL_METRICS
+
 PARAMS_FILE = "params.yaml"
 SUCCESS_CRITERIA_FILE = "phases/01-business-understanding/success-criteria.yaml"
 
@@ -22,21 +26,6 @@ DIRECTIONS = ("maximize", "minimize")
 # interval's lower bound for a metric to maximize, its upper bound for one to minimize).
 LOWER_BOUND, POINT = "lower_bound", "point"
 DECIDE_ON = (LOWER_BOUND, POINT)
-# The metrics metrics.compute_metric knows, with the direction in which each one improves.
-METRIC_DIRECTIONS = {
-    "accuracy": "maximize",
-    "f1_macro": "maximize",
-    "roc_auc": "maximize",
-    "precision_macro": "maximize",
-    "recall_macro": "maximize",
-    "rmse": "minimize",
-    "mae": "minimize",
-    "r2": "maximize",
-}
-# Metrics bounded to [0, 1]; thresholds outside that range can never be met.
-UNIT_INTERVAL_METRICS = frozenset(
-    {"accuracy", "f1_macro", "roc_auc", "precision_macro", "recall_macro"}
-)
 
 
 class ConfigError(ValueError):

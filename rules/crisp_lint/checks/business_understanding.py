@@ -12,6 +12,10 @@ from crisp_lint.checks._locate import line_of_key
 from crisp_lint.model import Phase, Problem, rule
 from crisp_lint.workflow import cite
 
+# The metrics the runtime computes, from the module that imports nothing (not from
+# crisp_ml.runtime.config: its dataclasses and inspect would slow every commit's start-up).
+from crisp_ml.runtime.metric_names import METRIC_DIRECTIONS, UNIT_INTERVAL_METRICS
+
 if TYPE_CHECKING:
     from crisp_lint.repo import RepoView
 
@@ -19,21 +23,6 @@ PHASE = Phase.BUSINESS_UNDERSTANDING
 FOLDER = PHASE.folder
 SUCCESS_CRITERIA = f"{FOLDER}/success-criteria.yaml"
 DIRECTIONS = ("maximize", "minimize")
-# The metrics the generated evaluation stage computes, with the direction each improves in
-# (mirrors the template's config.METRIC_DIRECTIONS).
-METRIC_DIRECTIONS = {
-    "accuracy": "maximize",
-    "f1_macro": "maximize",
-    "roc_auc": "maximize",
-    "precision_macro": "maximize",
-    "recall_macro": "maximize",
-    "rmse": "minimize",
-    "mae": "minimize",
-    "r2": "maximize",
-}
-UNIT_INTERVAL_METRICS = frozenset(
-    {"accuracy", "f1_macro", "roc_auc", "precision_macro", "recall_macro"}
-)
 NON_NEGATIVE_METRICS = frozenset({"rmse", "mae"})
 
 register_checklist_rules(PHASE)
