@@ -221,12 +221,39 @@ def test_a_sqlite_log_elsewhere_in_the_repository_must_be_ignored_too(project: P
     assert project.problems("MN006") == []
 
 
+def test_a_folder_ignored_at_any_depth_covers_the_log_in_it(project: Project) -> None:
+    project.edit_yaml(
+        "params.yaml",
+        lambda data: data["serve"].update(prediction_log="sqlite:///logs/served.db"),
+    )
+    project.replace(".gitignore", "/mlflow.db\n", "/mlflow.db\n**/logs/\n")
+    assert project.problems("MN006") == []
+
+
+def test_a_log_file_re_included_by_a_later_line_is_reported(project: Project) -> None:
+    project.replace(".gitignore", "/predictions.db*\n", "/predictions.db*\n!/predictions.db-shm\n")
+    assert project.messages("MN006") == [
+        "the prediction log's files `predictions.db-shm` are not gitignored"
+    ]
+
+
 @pytest.mark.timeout(120)
 def test_a_gitignore_line_no_person_wrote_is_passed_over(project: Project) -> None:
-    # fnmatch translates a run of `[` in time that grows with its square: 100,000 of them
-    # (random bytes, as the bad-input test writes) took minutes before such lines were skipped.
+    # 100,000 `[` (random bytes, as the bad-input test writes): fnmatch took minutes to
+    # translate them; the line is passed over, the lines a person wrote still count.
     text = (project.root / ".gitignore").read_text(encoding="utf-8")
     project.write(".gitignore", "[" * 100_000 + "\n" + text)
+    assert project.problems("MN006") == []
+
+
+@pytest.mark.timeout(120)
+def test_a_gitignore_pattern_with_wildcards_no_person_writes_is_passed_over(
+    project: Project,
+) -> None:
+    # Forty `*?` pairs: the regular expression pathspec makes of them backtracks through
+    # every way of spreading the path over the stars, for years rather than seconds.
+    text = (project.root / ".gitignore").read_text(encoding="utf-8")
+    project.write(".gitignore", "*?" * 40 + "Z\n" + text)
     assert project.problems("MN006") == []
 
 
