@@ -14,6 +14,7 @@ import pytest
 from crisp_ml.runtime.predlog import (
     SCHEMA_VERSION_KEY,
     URL_ENV,
+    LoggedPrediction,
     Prediction,
     PredictionLog,
     PredictionLogError,
@@ -229,6 +230,8 @@ def test_synchronous_calls_on_an_unwritable_database_raise_a_clear_error(db: Pat
             log.load_state("router")
         with pytest.raises(PredictionLogUnavailable, match="cannot read predictions"):
             log.read_window()
+        with pytest.raises(PredictionLogUnavailable, match="cannot look up a prediction"):
+            log.lookup("any-id")
 
 
 # Feedback ----------------------------------------------------------------------------------
@@ -251,6 +254,24 @@ def test_feedback_right_after_the_append_is_recorded(log: PredictionLog) -> None
     assert log.feedback(pid, reward=0.5) == "recorded"
     assert log.flush(5)
     assert log.read_window().iloc[0]["reward"] == 0.5
+
+
+def test_a_logged_prediction_is_looked_up_by_id_after_a_reopen(db: Path) -> None:
+    with PredictionLog(f"sqlite:///{db}") as log:
+        served = log.append(prediction(1, time=T0))
+        shadow = log.append(prediction(2, arm="challenger", model_version="4", shadow=True))
+    with PredictionLog(f"sqlite:///{db}", timeout=1.0) as reopened:
+        assert reopened.lookup(served) == LoggedPrediction(
+            id=served, time=T0, arm="champion", model_version="3", shadow=False, prediction=1
+        )
+        looked_up = reopened.lookup(shadow)
+        assert looked_up is not None
+        assert (looked_up.arm, looked_up.model_version, looked_up.shadow) == (
+            "challenger",
+            "4",
+            True,
+        )
+        assert reopened.lookup("no-such-prediction") is None
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
+from crisp_ml.runtime.predlog import Prediction
 from crisp_ml.runtime.registry import LoadedModel
 from crisp_ml.runtime.router import CHALLENGER, CHAMPION
 from crisp_ml.runtime.serving import Served, create_app, label_reward, main, serve_settings
@@ -308,6 +309,49 @@ def test_feedback_on_an_unknown_id_is_404_and_a_second_feedback_is_409(serve) ->
     again = client.post("/feedback", json={"id": pid, "label": 0})
     assert again.status_code == 409
     assert "already has feedback" in again.json()["detail"]
+
+
+@store_test
+def test_feedback_after_a_restart_rewards_the_arm_that_answered_before_it(serve) -> None:
+    first = serve("ab")
+    answer = predict(first, key="alice", row={"mean radius": 45.0, "mean texture": 3.0})
+    pid, arm = answer["ids"][0], answer["arm"]
+    serve.stop(first)  # the log keeps the prediction; the answers held in memory are gone
+    second = serve(root=first.app.state.service.root)
+    service = second.app.state.service
+    assert pid not in service.recent
+    before = service.router.stats[arm].rewards
+    right = 1 if arm == CHAMPION else 0  # the champion says 1 here, the challenger 0
+    response = second.post("/feedback", json={"id": pid, "label": right})
+    assert response.status_code == 200
+    assert response.json() == {"id": pid, "status": "recorded", "reward": 1.0, "arm": arm}
+    assert service.router.stats[arm].rewards == before + 1
+    unknown = second.post("/feedback", json={"id": "no-such-prediction", "label": 1})
+    assert unknown.status_code == 404
+
+
+@store_test
+def test_logged_answers_no_arm_of_this_release_gave_are_recorded_without_a_reward(
+    serve,
+) -> None:
+    client = serve("shadow")
+    service = client.app.state.service
+    predict(client)
+    old_release = Prediction(
+        arm=CHAMPION, features=ROW, output=1, latency_ms=1.0, model_version="7"
+    )
+    service.log.append(old_release)
+    assert service.log.flush(timeout=10)
+    shadow_id = logged_rows(client).query("shadow")["id"].iloc[0]
+    service.recent.clear()  # as after a restart: only the log knows these answers
+    for pid in (old_release.id, shadow_id):
+        response = client.post("/feedback", json={"id": pid, "reward": 1.0})
+        assert response.status_code == 200
+        assert "arm" not in response.json()
+    assert {arm: stats.rewards for arm, stats in service.router.stats.items()} == {
+        CHAMPION: 0,
+        CHALLENGER: 0,
+    }
 
 
 @store_test

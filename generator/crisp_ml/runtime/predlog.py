@@ -23,9 +23,9 @@ Writes never block a request: :meth:`PredictionLog.append` puts the record on a 
 queue that a background thread writes in batches. When the queue is full or the database
 fails, records go to a JSON-lines spill file, replayed once the database answers again;
 :meth:`PredictionLog.health` then says ``degraded``, naming the database, the spill file and
-the fix. Feedback and state are synchronous with a short timeout: the caller must know
-whether the prediction id exists, so an unreachable database raises
-:class:`PredictionLogUnavailable`.
+the fix. Feedback, :meth:`PredictionLog.lookup` and state are synchronous with a short
+timeout: the caller must know whether the prediction id exists (and, after a restart, which
+arm gave it), so an unreachable database raises :class:`PredictionLogUnavailable`.
 """
 
 from __future__ import annotations
@@ -175,6 +175,18 @@ class Prediction:
             "output": to_json(self.output),
             "latency_ms": float(self.latency_ms),
         }
+
+
+@dataclass(frozen=True)
+class LoggedPrediction:
+    """A prediction as the database holds it: enough to credit later feedback to its arm."""
+
+    id: str
+    time: datetime
+    arm: str
+    model_version: str | None
+    shadow: bool
+    prediction: Any  # the output, as JSON brought it back
 
 
 def _spill_line(row: Mapping[str, Any]) -> str:
@@ -447,6 +459,35 @@ class PredictionLog:
                 connection.rollback()
                 return "duplicate"
         return "recorded"
+
+    def lookup(self, prediction_id: str) -> LoggedPrediction | None:
+        """The logged prediction with that id; None when the database holds none.
+
+        For feedback on an answer given before a restart, which the serving process no
+        longer remembers. One read by primary key, bounded like every synchronous call by
+        the log's timeout (:class:`PredictionLogUnavailable` past it). A prediction still
+        queued or spilled is not in the database yet: None until it is written.
+        """
+        query = sa.select(
+            predictions.c.id,
+            predictions.c.time,
+            predictions.c.arm,
+            predictions.c.model_version,
+            predictions.c.shadow,
+            predictions.c.output,
+        ).where(predictions.c.id == str(prediction_id))
+        with self._database("look up a prediction") as connection:
+            row = connection.execute(query).mappings().first()
+        if row is None:
+            return None
+        return LoggedPrediction(
+            id=row["id"],
+            time=row["time"],
+            arm=row["arm"],
+            model_version=row["model_version"],
+            shadow=bool(row["shadow"]),
+            prediction=row["output"],
+        )
 
     def save_state(self, name: str, value: Mapping[str, Any]) -> None:
         """Store ``value`` (a JSON object) under ``name``, replacing what was there."""

@@ -14,8 +14,10 @@ loads the champion and the challenger by registry alias and answers
   prediction was right, else 0; for a regressor ``exp(-|error| / max(|label|, 1))``, 1 for
   an exact answer and 1/e for an error the size of the label. The reward goes to the arm
   that answered (the bandit learns from it, the canary judges by it) and the router's state
-  is saved to the prediction log, so a restart resumes where it stopped. 404 for an
-  unknown id, 409 for a second feedback on the same one.
+  is saved to the prediction log, so a restart resumes where it stopped. An answer given
+  before a restart is read back from the log: its arm still earns the reward, as long as
+  that arm serves the same model version. 404 for an unknown id, 409 for a second
+  feedback on the same one.
 - ``GET /health``: 200 when both the models and the log are fine, 503 with the reason when
   the log is degraded; predictions are answered either way.
 - ``GET /metrics``: Prometheus text (requests and latency per arm, log records, router).
@@ -214,11 +216,11 @@ class Service:
                 self.recent.popitem(last=False)
 
     def feedback(self, request: FeedbackRequest) -> tuple[int, dict[str, Any]]:
-        served = self.recent.get(request.id)
-        reward = request.reward
-        if reward is None and served is not None:
-            reward = label_reward(served, request.label)
         try:
+            served = self._served(request.id)
+            reward = request.reward
+            if reward is None and served is not None:
+                reward = label_reward(served, request.label)
             outcome = self.log.feedback(request.id, label=request.label, reward=reward)
         except PredictionLogUnavailable as error:
             self.metrics.count_feedback("log-unavailable")
@@ -230,12 +232,29 @@ class Service:
             return 409, {"detail": f"prediction {request.id!r} already has feedback"}
         body: dict[str, Any] = {"id": request.id, "status": outcome, "reward": reward}
         if served is None or reward is None:
-            # Recorded, but not served by this process (it restarted): no arm to reward.
+            # Recorded, but no arm of this release gave that answer: nothing to reward.
             return 200, body
         with self.lock:
             self.router.record_reward(served.arm, reward)
         self._save_state()
         return 200, {**body, "arm": served.arm}
+
+    def _served(self, prediction_id: str) -> Served | None:
+        """The answer ``prediction_id`` got: from memory, else from the log (served before
+        a restart, or pushed out of memory). None when no arm serving now gave it."""
+        with self.lock:
+            served = self.recent.get(prediction_id)
+        if served is not None:
+            return served
+        logged = self.log.lookup(prediction_id)
+        if logged is None or logged.shadow:
+            return None  # unknown (the log says 404) or the challenger's unseen shadow score
+        scorer = self.scorers.get(logged.arm)
+        # Only an answer of the version that serves the arm now: like a saved router state,
+        # rewards earned by another release must not judge this one.
+        if scorer is None or logged.model_version != scorer.loaded.version:
+            return None
+        return Served(logged.arm, logged.prediction, scorer.is_classifier)
 
     def _save_state(self) -> None:
         with self.lock:
