@@ -169,6 +169,21 @@ def test_refused_credentials_name_the_variables_to_set() -> None:
         expect(TRACKING, "MLFLOW_TRACKING_USERNAME", lambda: probe_tracking(uri, DEADLINE))
 
 
+def test_an_error_on_health_names_the_status_and_the_server_s_own_message() -> None:
+    with http_server({"/health": (500, {"error_code": "E", "message": "boom\nmore"})}) as uri:
+        message = expect(TRACKING, "answered HTTP 500 on /health", lambda: probe_tracking(uri))
+        assert "(E: boom)" in message and "names an MLflow server" in message
+
+
+def test_the_artifact_proxy_refusing_the_credentials_names_the_variables_to_set() -> None:
+    with http_server({**HEALTHY, "/api/2.0/mlflow-artifacts/artifacts": (403, {})}) as uri:
+        expect(
+            TRACKING,
+            r"refused the credentials \(HTTP 403\).*MLFLOW_TRACKING_USERNAME",
+            lambda: probe_artifacts("mlflow-artifacts:/", uri, DEADLINE),
+        )
+
+
 def test_a_password_in_the_uri_is_never_printed(silent_server: str) -> None:
     uri = silent_server.replace("://", "://alice:s3cret@")
     message = expect(TRACKING, "did not answer", lambda: probe_tracking(uri, DEADLINE))

@@ -32,7 +32,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .pipeline import StageError
@@ -172,70 +173,112 @@ def _refused(shown: str, status: int) -> ProbeError:
     )
 
 
+@dataclass(frozen=True)
+class _Request:
+    """One bounded call a probe makes to the tracking server, and what each failure says.
+
+    Every call fails the same ways, in this order: no answer in time (``hung``), nothing
+    listening (``cannot reach``), the credentials refused (401/403), an answer of its own
+    meaning (``statuses``), any other status than 200 (``failed``). The wording is a
+    ``str.format`` template over ``shown`` (the URI without password), ``seconds`` (the
+    time allowed), ``status`` and ``detail`` (the server's error, shortened): in the
+    f-strings that build them, ``{{shown}}`` is such a field, filled in at each call.
+    """
+
+    path: str
+    component: str  # the part a hang or a failure points at
+    hung: str
+    failed: str
+    body: dict[str, Any] | None = None  # a POST body; None for a GET
+    statuses: Mapping[int, tuple[str, str]] = field(default_factory=dict)  # component, wording
+
+    def ask(self, uri: str, seconds: float) -> None:
+        """Raise :class:`ProbeError` unless the server at ``uri`` answers 200 in time."""
+        base, headers = _base(uri)
+        shown = mask(uri)
+        try:
+            status, text = _call(base + self.path, headers, self.body, seconds)
+        except _Timeout:
+            raise ProbeError(
+                self.component, self.hung.format(shown=shown, seconds=seconds)
+            ) from None
+        except OSError as error:
+            raise _unreachable(shown, error) from None
+        if status in (401, 403):
+            raise _refused(shown, status)
+        if status == 200:
+            return
+        component, wording = self.statuses.get(status, (self.component, self.failed))
+        words = {"shown": shown, "seconds": seconds, "status": status, "detail": _detail(text)}
+        raise ProbeError(component, wording.format(**words))
+
+
+DATABASE_CHECK = (
+    "check that the database of its --backend-store-uri is running and reachable from the"
+    " server (then restart the server if it does not recover)"
+)
+# The server itself: it answers /health without touching its database.
+HEALTH = _Request(
+    path=HEALTH_PATH,
+    component=TRACKING,
+    hung=f"{PREFIX}{TRACKING} {{shown}} accepted the connection but did not answer"
+    f" {HEALTH_PATH} within {{seconds:g}} s: it is hung or overloaded; check its process"
+    f" and logs (restart it), {LOCAL_FALLBACK}",
+    failed=f"{PREFIX}{TRACKING} {{shown}} answered HTTP {{status}} on {HEALTH_PATH}"
+    " ({detail}): check its logs, or that the URI names an MLflow server",
+)
+# An API call that needs the database: what fails when only the database is down.
+SEARCH = _Request(
+    path=SEARCH_PATH,
+    body={"max_results": 1},
+    component=DATABASE,
+    hung=f"{PREFIX}{TRACKING} {{shown}} answers {HEALTH_PATH}, but its {DATABASE} did not"
+    f" answer within {{seconds:.0f}} s (down, hung or locked): {DATABASE_CHECK}",
+    failed=f"{PREFIX}{TRACKING} {{shown}} answers {HEALTH_PATH}, but its {DATABASE} failed"
+    f" (HTTP {{status}}, {{detail}}): {DATABASE_CHECK}",
+    statuses={
+        404: (
+            TRACKING,
+            f"{PREFIX}{TRACKING} {{shown}} has no MLflow REST API (HTTP 404 on {SEARCH_PATH}):"
+            " check the tracking URI (MLFLOW_TRACKING_URI or mlflow.tracking_uri in params.yaml)",
+        )
+    },
+)
+
+
+def _is_server(uri: str) -> bool:
+    return urllib.parse.urlsplit(uri).scheme in ("http", "https")
+
+
 def probe_tracking(uri: str, timeout: float = PROBE_SECONDS) -> None:
     """Raise :class:`ProbeError` unless the tracking server at ``uri`` and its backend
     database answer within ``timeout`` seconds in all. Other stores (SQLite, files) pass."""
-    if urllib.parse.urlsplit(uri).scheme not in ("http", "https"):
+    if not _is_server(uri):
         return
-    base, headers = _base(uri)
-    shown = mask(uri)
     deadline = time.monotonic() + timeout
-    try:
-        status, text = _call(base + HEALTH_PATH, headers, None, timeout)
-    except _Timeout:
-        raise ProbeError(
-            TRACKING,
-            f"{PREFIX}{TRACKING} {shown} accepted the connection but did not answer"
-            f" {HEALTH_PATH} within {timeout:g} s: it is hung or overloaded; check its process"
-            f" and logs (restart it), {LOCAL_FALLBACK}",
-        ) from None
-    except OSError as error:
-        raise _unreachable(shown, error) from None
-    if status in (401, 403):
-        raise _refused(shown, status)
-    if status != 200:
-        raise ProbeError(
-            TRACKING,
-            f"{PREFIX}{TRACKING} {shown} answered HTTP {status} on {HEALTH_PATH}"
-            f" ({_detail(text)}): check its logs, or that the URI names an MLflow server",
-        )
-    _probe_database(base, headers, shown, deadline - time.monotonic())
-
-
-def _probe_database(base: str, headers: dict[str, str], shown: str, seconds: float) -> None:
-    """An API call that needs the database: what fails when only the database is down."""
-    seconds = max(seconds, 1.0)
-    check = (
-        "check that the database of its --backend-store-uri is running and reachable from the"
-        " server (then restart the server if it does not recover)"
-    )
-    try:
-        status, text = _call(base + SEARCH_PATH, headers, {"max_results": 1}, seconds)
-    except _Timeout:
-        raise ProbeError(
-            DATABASE,
-            f"{PREFIX}{TRACKING} {shown} answers {HEALTH_PATH}, but its {DATABASE} did not answer"
-            f" within {seconds:.0f} s (down, hung or locked): {check}",
-        ) from None
-    except OSError as error:
-        raise _unreachable(shown, error) from None
-    if status in (401, 403):
-        raise _refused(shown, status)
-    if status == 404:
-        raise ProbeError(
-            TRACKING,
-            f"{PREFIX}{TRACKING} {shown} has no MLflow REST API (HTTP 404 on {SEARCH_PATH}):"
-            " check the tracking URI (MLFLOW_TRACKING_URI or mlflow.tracking_uri in params.yaml)",
-        )
-    if status != 200:
-        raise ProbeError(
-            DATABASE,
-            f"{PREFIX}{TRACKING} {shown} answers {HEALTH_PATH}, but its {DATABASE} failed"
-            f" (HTTP {status}, {_detail(text)}): {check}",
-        )
+    HEALTH.ask(uri, timeout)
+    # At least a second for the database, however long /health took.
+    SEARCH.ask(uri, max(deadline - time.monotonic(), 1.0))
 
 
 # Artifact store --------------------------------------------------------------------------
+
+
+PROXY_CHECK = (
+    "check that the store of its --artifacts-destination is running and that the server's"
+    " credentials for it (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, MLFLOW_S3_ENDPOINT_URL in"
+    " the server's environment) are right"
+)
+# A listing of the artifact proxy's root: the server must ask its --artifacts-destination.
+PROXY = _Request(
+    path=ARTIFACTS_PATH + "?path=",
+    component=ARTIFACTS,
+    hung=f"{PREFIX}{ARTIFACTS} behind the {TRACKING} {{shown}} did not answer within"
+    f" {{seconds:g}} s (hung or unreachable from the server): {PROXY_CHECK}",
+    failed=f"{PREFIX}{ARTIFACTS} behind the {TRACKING} {{shown}} failed (HTTP {{status}},"
+    f" {{detail}}): {PROXY_CHECK}; a server started without --artifacts-destination"
+    " (or with --no-serve-artifacts) cannot proxy artifacts",
+)
 
 
 def probe_artifacts(
@@ -249,41 +292,10 @@ def probe_artifacts(
     """
     scheme = urllib.parse.urlsplit(location).scheme
     if scheme == "mlflow-artifacts" and tracking:
-        _probe_proxy(tracking, timeout)
+        if _is_server(tracking):
+            PROXY.ask(tracking, timeout)
     elif scheme in ("s3", "s3a"):
         _probe_s3(location, timeout)
-
-
-def _probe_proxy(tracking: str, timeout: float) -> None:
-    """A listing of the proxy's root: the server must ask its --artifacts-destination."""
-    if urllib.parse.urlsplit(tracking).scheme not in ("http", "https"):
-        return
-    base, headers = _base(tracking)
-    shown = mask(tracking)
-    check = (
-        "check that the store of its --artifacts-destination is running and that the server's"
-        " credentials for it (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, MLFLOW_S3_ENDPOINT_URL in"
-        " the server's environment) are right"
-    )
-    try:
-        status, text = _call(base + ARTIFACTS_PATH + "?path=", headers, None, timeout)
-    except _Timeout:
-        raise ProbeError(
-            ARTIFACTS,
-            f"{PREFIX}{ARTIFACTS} behind the {TRACKING} {shown} did not answer within"
-            f" {timeout:g} s (hung or unreachable from the server): {check}",
-        ) from None
-    except OSError as error:
-        raise _unreachable(shown, error) from None
-    if status in (401, 403):
-        raise _refused(shown, status)
-    if status != 200:
-        raise ProbeError(
-            ARTIFACTS,
-            f"{PREFIX}{ARTIFACTS} behind the {TRACKING} {shown} failed (HTTP {status},"
-            f" {_detail(text)}): {check}; a server started without --artifacts-destination"
-            " (or with --no-serve-artifacts) cannot proxy artifacts",
-        )
 
 
 def s3_endpoint() -> str | None:
