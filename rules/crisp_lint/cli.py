@@ -21,6 +21,7 @@ from crisp_lint.model import LIFECYCLE
 if TYPE_CHECKING:
     import argparse
 
+    from crisp_lint.cache import FileCache
     from crisp_lint.config import Config
     from crisp_lint.engine import Options
     from crisp_lint.model import Phase, Rule
@@ -76,6 +77,7 @@ _DEFAULTS: dict[str, object] = {
     "report": None,
     "fail_under": None,
     "config": None,
+    "no_cache": False,
     "list_rules": False,
     "explain": None,
 }
@@ -158,6 +160,12 @@ def _parser() -> argparse.ArgumentParser:
         help="with --report ml-test-score: exit 1 when the final score is below SCORE (0-7)",
     )
     parser.add_argument("--config", type=Path, help="a TOML file to use instead of pyproject.toml")
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="read and parse every file, keeping nothing for the next run"
+        " (also CRISP_LINT_NO_CACHE=1; the cache lives in .git/crisp-lint)",
+    )
     parser.add_argument("--list-rules", action="store_true", help="list every rule and exit")
     parser.add_argument("--explain", metavar="CODE", help="explain one rule and exit")
     parser.add_argument("--version", action="version", version=f"crisp-lint {__version__}")
@@ -218,8 +226,9 @@ def _check(args: argparse.Namespace) -> int:
 
     if args.statistics and args.output_format not in ("text", "json"):
         raise ConfigError("--statistics works with --output-format text or json")
-    root, config = _repository(args)
-    report = lint(RepoView(root, config), _options(args))
+    root, config, cache = _repository(args)
+    report = lint(RepoView(root, config, cache), _options(args))
+    cache.save()
     if args.statistics:
         from crisp_lint.reporters.statistics import render_statistics
 
@@ -240,22 +249,26 @@ def _report(args: argparse.Namespace) -> int:
     from crisp_lint.repo import RepoView
     from crisp_lint.reporters.ml_test_score import renderer
 
-    root, config = _repository(args)
-    repo = RepoView(root, config)
+    root, config, cache = _repository(args)
+    repo = RepoView(root, config, cache)
     # The last phase as the current one: every phase is judged, whatever the project says.
     result = score(lint(repo, _options(args, phase=all_phases())), repo)
+    cache.save()
     if _write(args, renderer(args.output_format)(result)) != EXIT_CLEAN:
         return EXIT_USAGE
     below = args.fail_under is not None and result.final < args.fail_under
     return EXIT_FINDINGS if below else EXIT_CLEAN
 
 
-def _repository(args: argparse.Namespace) -> tuple[Path, Config]:
+def _repository(args: argparse.Namespace) -> tuple[Path, Config, FileCache]:
+    from crisp_lint.cache import open_cache
+
     if not args.path.is_dir():
         problem = "not a folder" if args.path.exists() else "no such folder"
         raise ConfigError(f"{args.path}: {problem}")
     root = find_root(args.path)
-    return root, load_config(root, args.config)
+    cache = open_cache(root, enabled=not args.no_cache)
+    return root, load_config(root, args.config, cache), cache
 
 
 def _options(args: argparse.Namespace, phase: Phase | None = None) -> Options:

@@ -23,11 +23,13 @@ stage-roles = { training = "train", evaluation = "evaluate" }  # dvc.yaml stage 
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crisp_lint.model import CODE_PREFIX, LIFECYCLE, Phase, split_lines
+
+if TYPE_CHECKING:
+    from crisp_lint.cache import FileCache
 
 TABLE = "tool.crisp-lint"
 KEYS = (
@@ -72,9 +74,11 @@ class Config(NamedTuple):
     # findings about the configuration itself; None when there was no configuration.
     source: str | None = None
     source_text: str = ""  # left out of repr: a whole file
+    # The file's signature just before it was read (crisp_lint.cache); left out of repr.
+    source_signature: tuple[int, int, int, int] | None = None
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in zip(self._fields[:-1], self[:-1], strict=True))
+        shown = ", ".join(f"{k}={v!r}" for k, v in zip(self._fields[:-2], self[:-2], strict=True))
         return f"Config({shown})"
 
     @property
@@ -89,28 +93,38 @@ class Config(NamedTuple):
         return None
 
 
-def load_config(root: Path, config_file: Path | None = None) -> Config:
+def load_config(
+    root: Path, config_file: Path | None = None, cache: FileCache | None = None
+) -> Config:
     """Read the settings for the repository at ``root``.
 
     With ``config_file`` that file is the only source (its keys at top level or under
     ``[tool.crisp-lint]``); otherwise ``root/pyproject.toml``'s ``[tool.crisp-lint]``, and
-    the defaults when there is neither file nor table.
+    the defaults when there is neither file nor table. ``cache`` keeps the parsed file
+    between runs (crisp_lint.cache), under the key crisp_lint.repo uses for it.
     """
     if config_file is not None:
-        data, text = _read_toml(config_file)
-        if "tool" in data:
-            return _parse(_table(data, config_file), config_file, root, text)
-        return _parse(data, config_file, root, text, where=str(config_file))
+        data, text, sig = _read_toml(config_file, cache, _display(config_file, root))
+        table = _table(data, config_file) if "tool" in data else data
+        where = None if "tool" in data else str(config_file)
+        return _parse(table, config_file, root, text, where)._replace(source_signature=sig)
     pyproject = root / "pyproject.toml"
     if not pyproject.is_file():
         return Config()
-    data, text = _read_toml(pyproject)
-    return _parse(_table(data, pyproject), pyproject, root, text)
+    data, text, sig = _read_toml(pyproject, cache, "pyproject.toml")
+    return _parse(_table(data, pyproject), pyproject, root, text)._replace(source_signature=sig)
 
 
-def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
+def _read_toml(
+    path: Path, cache: FileCache | None = None, key: str = ""
+) -> tuple[dict[str, Any], str, tuple[int, int, int, int] | None]:
+    """The parsed file, its text, and its signature before the read (None without cache)."""
     from crisp_lint.bounded import read_bytes  # never blocks on a FIFO, bounded in size
+    from crisp_lint.cache import MISS, signature
 
+    # Taken before the read: a file changed in between is stored under its old signature,
+    # which the next run no longer finds.
+    sig = signature(path) if cache is not None and cache.enabled else None
     try:
         text = read_bytes(path).decode("utf-8").removeprefix("\ufeff")
     except FileNotFoundError:
@@ -119,12 +133,33 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
         raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read it ({error.strerror or error})") from None
+    if cache is not None:
+        data = cache.get("toml", key, sig)
+        if data is not MISS:
+            return data, text, sig
+    import tomllib  # imported only when the file is not in the cache
+
     try:
-        return tomllib.loads(text), text
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
     except RecursionError:
         raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+    if cache is not None and _storable(data):
+        cache.put("toml", key, sig, data)
+    return data, text, sig
+
+
+def _storable(data: dict[str, Any]) -> bool:
+    """Whether crisp_lint.repo would accept the document too (it refuses deep nesting),
+    so that the cached value means the same to both."""
+    from crisp_lint.bounded import LoadError, check_depth
+
+    try:
+        check_depth(data)
+    except LoadError:
+        return False
+    return True
 
 
 def _table(data: dict[str, Any], path: Path) -> dict[str, Any]:

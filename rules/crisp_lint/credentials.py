@@ -15,9 +15,10 @@ test proves they agree. Standard library only: crisp-lint imports this on every 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import NamedTuple
+
+from crisp_lint.checks._regex import lazy
 
 # White space, quotes (\x22 \x27 \x60) and <> end a URL in running text or configuration.
 # The pattern holds no quote character, so copier.yml can carry it in a Jinja string.
@@ -30,7 +31,8 @@ URL_CREDENTIALS_PATTERN = (
     r"@(?P<host>[a-z0-9_~%-]+(?:\.[a-z0-9_~%-]+)*|\[[0-9a-f:.]+\])"
     r"(?=[:/?#\s\x22\x27\x60<>,;)\]}]|$)"
 )
-URL_CREDENTIALS = re.compile(URL_CREDENTIALS_PATTERN)
+# Compiled on first use (a few milliseconds): most runs find no URL with an ``@`` in it.
+URL_CREDENTIALS = lazy(URL_CREDENTIALS_PATTERN)
 
 
 # A NamedTuple rather than a dataclass: see crisp_lint.model (start-up time).

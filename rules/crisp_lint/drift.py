@@ -1,7 +1,7 @@
 """Template drift: is the template version a project was generated from the newest one?
 
 Shared by ``crisp-ml check-update`` and crisp-lint's drift rule, so it stays light: no
-Copier import, only ``git`` in a subprocess, PyYAML for the answers file and
+Copier import, only ``git`` in a subprocess (crisp_lint.spawn), PyYAML for the answers file and
 ``packaging.version`` (loaded on first use) to order PEP 440 tags the way Copier does.
 
 Copier records the template in ``.copier-answers.yml``: ``_src_path`` (where the template
@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from crisp_lint import spawn
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -128,23 +129,16 @@ def list_tags(source: Path | str, *, timeout: float = GIT_TIMEOUT_SECONDS) -> li
     # A remote asking for credentials must fail, not wait for a person.
     env["GIT_TERMINAL_PROMPT"] = "0"
     try:
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
+        done = spawn.run(command, timeout, env)
+    except spawn.Timeout:
         raise TemplateUnreachable(f"listing tags of {source} took over {timeout:g} s") from None
     except OSError as error:
         raise TemplateUnreachable(f"cannot run git: {error}") from None
     if done.returncode != 0:
-        detail = done.stderr.strip().splitlines()[-1:] or ["git failed"]
+        stderr = done.stderr.decode("utf-8", "replace")
+        detail = stderr.strip().splitlines()[-1:] or ["git failed"]
         raise TemplateUnreachable(f"cannot list tags of {source}: {detail[0]}")
-    lines = done.stdout.splitlines()
+    lines = done.stdout.decode("utf-8", "replace").splitlines()
     if isinstance(source, Path):
         return [line.strip() for line in lines if line.strip()]
     return [line.split("\t", 1)[1].removeprefix("refs/tags/") for line in lines if "\t" in line]

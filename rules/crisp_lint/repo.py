@@ -9,20 +9,17 @@ answers ``None``, so one bad file never stops the run.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import stat
-import subprocess
-import tomllib
 from collections.abc import Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from crisp_lint import spawn
 from crisp_lint.bounded import LoadError, check_depth, describe, load_yaml, read_bytes
+from crisp_lint.cache import MISS, OFF, FileCache, Signature, signature, signature_of
 from crisp_lint.config import Config
 from crisp_lint.model import Phase, Problem, split_lines
 
@@ -38,17 +35,20 @@ MAX_PATHSPECS = 1000  # DVC outputs excluded from git's walk through its command
 # Never listed: git's own store, DVC's cache and scratch space.
 ALWAYS_SKIPPED = (".git", ".dvc/cache", ".dvc/tmp")
 
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MISSING = object()
 
 
 class RepoView:
     """Read-only access to one repository, cached by path."""
 
-    def __init__(self, root: Path, config: Config | None = None) -> None:
+    def __init__(self, root: Path, config: Config | None = None, cache: FileCache = OFF) -> None:
         self.root = root
         self.config = config or Config()
+        self.cache = cache  # what earlier runs made of unchanged files (crisp_lint.cache)
         self._text: dict[str, str | None] = {}
+        # Each file's signature taken just before it was read: what a cached result of
+        # that text is stored under (crisp_lint.cache).
+        self._read_signatures: dict[str, Signature] = {}
         self._parsed: dict[tuple[str, str], Any] = {}
         self._checklists: dict[Phase, Checklist | None] = {}
         self._problems: dict[tuple[str, str, str], Problem] = {}
@@ -57,6 +57,8 @@ class RepoView:
         if source is not None and self.config.source_text and not os.path.isabs(source):
             # Read once already, for the settings: every file is read at most once.
             self._text[source] = self.config.source_text
+            if self.config.source_signature is not None:
+                self._read_signatures[source] = self.config.source_signature
 
     # -- problems with the input -----------------------------------------------------------
 
@@ -332,6 +334,7 @@ class RepoView:
                 UNREADABLE, rel, f"too large to check ({size:.1f} MB; the limit is {limit} MB)"
             )
             return None
+        self._read_signatures[rel] = signature_of(info)
         try:
             data = read_bytes(path, MAX_TEXT_BYTES)  # never blocks: a FIFO swapped in is refused
         except OSError as error:
@@ -366,6 +369,7 @@ class RepoView:
             info = os.lstat(path)
             if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
                 return None
+            self._read_signatures[rel] = signature_of(info)
             with open(path, "rb") as handle:
                 data = handle.read(max_bytes + 1)
         except OSError:
@@ -400,15 +404,29 @@ class RepoView:
     def _parse(self, rel: str, kind: str, load: Any) -> Any:
         key = (rel, kind)
         if key not in self._parsed:
-            text = self.text(rel)
-            value = None
-            if text is not None:
-                try:
-                    value = load(text)
-                except _ParseError as error:
-                    self.record(MALFORMED, rel, f"invalid {kind.upper()}: {error}", error.line)
-            self._parsed[key] = value
+            self._parsed[key] = self._parse_file(rel, kind, load)
         return self._parsed[key]
+
+    def _parse_file(self, rel: str, kind: str, load: Any) -> Any:
+        path = self._path(rel) if self.cache.enabled else None
+        value = self.cache.get(kind, rel, None if path is None else signature(path))
+        if value is not MISS:
+            return value
+        text = self.text(rel)
+        if text is None:
+            return None
+        try:
+            value = load(text)
+        except _ParseError as error:
+            self.record(MALFORMED, rel, f"invalid {kind.upper()}: {error}", error.line)
+            return None
+        self.cache.put(kind, rel, self.read_signature(rel), value)
+        return value
+
+    def read_signature(self, rel: str) -> Signature | None:
+        """The signature ``rel`` had just before this view read it; None when the view did
+        not read it itself (the settings' file, read by crisp_lint.config)."""
+        return self._read_signatures.get(rel)
 
     # -- well-known files ------------------------------------------------------------------
 
@@ -442,14 +460,8 @@ class RepoView:
         if not self.in_git_work_tree:
             return None
         try:
-            done = subprocess.run(
-                ["git", *args],
-                cwd=self.root,
-                capture_output=True,
-                timeout=GIT_TIMEOUT_SECONDS,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
+            done = spawn.run(["git", "-C", str(self.root), *args], GIT_TIMEOUT_SECONDS)
+        except spawn.Timeout:
             self.record(
                 UNREADABLE,
                 ".git",
@@ -486,8 +498,10 @@ class _ParseError(Exception):
 
 
 def _load_yaml(text: str) -> Any:
+    import yaml  # a third of a run: imported only when a file is not in the cache
+
     try:
-        return load_yaml(text, _YamlLoader)
+        return load_yaml(text, getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except LoadError as error:  # a YAML bomb, a recursive alias, too deep
         raise _ParseError(str(error), error.line) from None
     except yaml.MarkedYAMLError as error:
@@ -505,6 +519,8 @@ _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 
 
 def _load_toml(text: str) -> dict[str, Any]:
+    import tomllib
+
     try:
         data = tomllib.loads(text)
         check_depth(data, "TOML document")
@@ -519,6 +535,8 @@ def _load_toml(text: str) -> dict[str, Any]:
 
 
 def _load_json(text: str) -> Any:
+    import json
+
     try:
         data = json.loads(text)
         check_depth(data, "JSON document")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from crisp_lint.checklist import HEADER, HEADER_LINE, Checklist, ChecklistRow, split_cells
@@ -31,7 +30,7 @@ DOCUMENT_SUFFIXES = frozenset(
 )
 _ISO_DATE = lazy(r"^\d{4}-\d{2}-\d{2}$")
 # A sign-off made today east of here may carry tomorrow's date; later than that is a typo.
-SIGN_OFF_CLOCK_SKEW = timedelta(days=1)
+SIGN_OFF_CLOCK_SKEW_DAYS = 1
 _QA_PRINCIPLE = (
     "CRISP-ML: each step must go over a quality assurance procedure so that errors are"
     " caught as early as possible"
@@ -146,7 +145,7 @@ def _sign_off(repo: RepoView, checklist: Checklist, row: ChecklistRow) -> Iterat
             f"step {row.id}: date {row.date!r} is not an ISO date (YYYY-MM-DD)",
             row.line,
         )
-    elif date.fromisoformat(row.date) > date.today() + SIGN_OFF_CLOCK_SKEW:
+    elif _in_the_future(row.date):
         yield Problem(
             checklist.path,
             f"step {row.id}: date {row.date} is in the future; write the day it was signed off",
@@ -176,7 +175,15 @@ def _outside_repository(evidence: str) -> bool:
     return evidence.startswith("/") or ".." in evidence.split("/") or "://" in evidence
 
 
+def _in_the_future(iso_date: str) -> bool:
+    from datetime import date, timedelta  # only a signed-off step needs it
+
+    return date.fromisoformat(iso_date) > date.today() + timedelta(SIGN_OFF_CLOCK_SKEW_DAYS)
+
+
 def _is_iso_date(text: str) -> bool:
+    from datetime import date
+
     if not _ISO_DATE.match(text):
         return False
     try:

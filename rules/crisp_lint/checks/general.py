@@ -16,13 +16,6 @@ from crisp_lint.checks._dvcconfig import parse_dvc_config
 from crisp_lint.checks._locate import line_of_key
 from crisp_lint.checks._pipeline import covers, pipeline_unusable, stages
 from crisp_lint.checks._secrets import is_reference, is_secret_key, url_passwords
-from crisp_lint.drift import (
-    TemplateUnreachable,
-    describe_to_version,
-    list_tags,
-    local_source_path,
-    newest_release,
-)
 from crisp_lint.model import Phase, Problem, Severity, rule
 from crisp_lint.workflow import cite
 
@@ -192,6 +185,14 @@ def notebooks_without_outputs(repo: RepoView) -> Iterator[Problem]:
     severity=Severity.WARNING,  # the project still works; updating is a planned chore
 )
 def template_up_to_date(repo: RepoView) -> Iterator[Problem]:
+    from crisp_lint.drift import (  # only for a generated project
+        TemplateUnreachable,
+        describe_to_version,
+        list_tags,
+        local_source_path,
+        newest_release,
+    )
+
     answers = repo.answers()
     if answers is None:
         return

@@ -43,6 +43,7 @@ VARIABLE_RULE = "GEN022"
 LOCAL_DVC_CONFIG = "GEN023"
 SUPPRESSION_WITHOUT_REASON = "GEN024"
 SCAN_MAX_BYTES = 1024 * 1024  # larger tracked files are GEN010's (500 KB) already
+CACHE_SECTION = "secrets"  # per-file results kept between runs (crisp_lint.cache)
 # When one line matches several detectors, the finding is the first of these.
 PRECEDENCE = (KEY_RULE, TOKEN_RULE, URL_RULE, VARIABLE_RULE)
 # Files whose secrets other rules report: .dvc/config (GEN012), params.yaml (GEN014).
@@ -301,23 +302,51 @@ def _scan(repo: RepoView) -> Scan:
     for rel in _scanned_files(repo):
         if allowed_paths and any(pattern.fullmatch(rel) for pattern in allowed_paths):
             continue
-        text = repo.text_if_text(rel, SCAN_MAX_BYTES)
-        if not text:
-            continue
-        suppressions = _suppressions(text) if "crisp-lint:" in text else {}
+        found, suppressions = _scan_file(repo, rel)
         for suppression in suppressions.values():
             if not suppression.reason:
                 codes = ",".join(sorted(suppression.codes))
                 reasonless.append(
                     Problem(rel, f"`crisp-lint: ignore[{codes}]` gives no reason", suppression.line)
                 )
-        for hit in _strongest_per_line(scan_text(rel, text)):
+        for hit in found:
             if allowed_values and any(pattern.search(hit.secret) for pattern in allowed_values):
                 continue
             if _suppressed(hit, suppressions):
                 continue
             hits[hit.code].append(Problem(rel, hit.message, hit.line))
+    repo.cache.complete(CACHE_SECTION)
     return Scan(hits, reasonless)
+
+
+def _scan_file(repo: RepoView, rel: str) -> tuple[list[Hit], dict[int, Suppression]]:
+    """One file's secrets (strongest per line) and suppressions, before the allowlist:
+    a function of the file alone, so the cache (crisp_lint.cache) keeps it by signature."""
+    from crisp_lint.cache import MISS, signature
+
+    sig = signature(repo.root / rel, follow=False) if repo.cache.enabled else None
+    stored = repo.cache.get(CACHE_SECTION, rel, sig)
+    if stored is not MISS:
+        hits, suppressions = stored
+        return [Hit(*hit) for hit in hits], {
+            line: Suppression(line, frozenset(codes), reason, alone)
+            for line, codes, reason, alone in suppressions
+        }
+    text = repo.text_if_text(rel, SCAN_MAX_BYTES)
+    found = _strongest_per_line(scan_text(rel, text)) if text else []
+    suppressed = _suppressions(text) if text and "crisp-lint:" in text else {}
+    repo.cache.put(
+        CACHE_SECTION,
+        rel,
+        # Of the text scanned: a file that changed after a rule read it is not stored
+        # under its new signature. A file that is not text is stored under the one above.
+        repo.read_signature(rel) if text else sig,
+        (
+            [tuple(hit) for hit in found],
+            [(s.line, tuple(sorted(s.codes)), s.reason, s.alone) for s in suppressed.values()],
+        ),
+    )
+    return found, suppressed
 
 
 def _allowlist(repo: RepoView) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:

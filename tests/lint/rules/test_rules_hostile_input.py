@@ -127,21 +127,23 @@ def test_a_fifo_gitignore_is_reported_and_the_files_are_still_listed(project: Pr
 
 
 def test_git_timing_out_is_a_finding_not_silence(
-    project: Project, monkeypatch: pytest.MonkeyPatch
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_run = subprocess.run
-
-    def slow(args, **kwargs):
-        if args[:2] == ["git", "ls-files"]:
-            raise subprocess.TimeoutExpired(args, kwargs.get("timeout") or 0)
-        return real_run(args, **kwargs)
-
-    monkeypatch.setattr(repo_module.subprocess, "run", slow)
+    # A git that never answers (a network file system, a hung credential helper), found
+    # first on PATH; the real timeout, shortened, must stop it.
+    hanging = tmp_path / "hanging-bin"
+    hanging.mkdir()
+    (hanging / "git").write_text("#!/bin/sh\nexec sleep 60\n")
+    (hanging / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{hanging}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(repo_module, "GIT_TIMEOUT_SECONDS", 1)
     view = RepoView(project.root)
+    start = time.perf_counter()
     view.files()
+    assert time.perf_counter() - start < 30
     assert not view.git_listed
     (problem,) = [p for p in view.problems("GEN001") if p.path == ".git"]
-    assert "did not answer within" in problem.message
+    assert "did not answer within 1 s" in problem.message
     assert "checks of what git tracks are skipped" in problem.message
 
 
