@@ -324,3 +324,18 @@ def test_outside_git_a_deeper_gitignore_can_re_include_a_file(make_repo: RepoMak
         }
     )
     assert RepoView(root).files() == [".gitignore", "data/.gitignore", "data/keep.csv"]
+
+
+def test_outside_git_a_gitignore_line_no_person_writes_is_passed_over(
+    make_repo: RepoMaker,
+) -> None:
+    # Forty `*?` pairs backtrack for years in pathspec's regular expression; 100,000 `[`
+    # cost minutes to translate. The walk passes over both and honours the rest.
+    root = make_repo(
+        {
+            ".gitignore": "*?" * 40 + "Z\n" + "[" * 100_000 + "\n*.csv\n",
+            "data/a-rather-long-file-name-that-the-stars-could-spread-over.csv": "a\n",
+            "src/model.py": "",
+        }
+    )
+    assert RepoView(root).files() == [".gitignore", "src/model.py"]

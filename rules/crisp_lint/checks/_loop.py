@@ -220,29 +220,13 @@ def log_files(database: str) -> list[str]:
     ]
 
 
-# A .gitignore line no person wrote is passed over. pathspec turns each pattern into a regular
-# expression that backtracks, in time that grows with the path's length to the power of the
-# pattern's wildcards: ten `*?` pairs took 3 s per path (git's own matcher does not backtrack
-# so, nor did fnmatch). A person's pattern has a few wildcards and fits in a line; a longer
-# line (random bytes, 100,000 `[`) only costs its translation.
-MAX_IGNORE_PATTERN = 1024
-MAX_IGNORE_WILDCARDS = 8
-_WILDCARD = lazy(r"\*+|\?|\[")  # a run of stars is one wildcard, `**` included
-
-
 def root_ignore_rules(repo: RepoView) -> IgnoreRules:
     """The root ``.gitignore``'s rules (what keeps root-level files out of git)."""
     from crisp_lint.ignore import IgnoreRules  # pathspec: paid only when a log file is checked
 
     rules = IgnoreRules()
-    rules.add("", "\n".join(filter(_written_by_a_person, repo.lines(".gitignore") or [])))
+    rules.add("", repo.text(".gitignore") or "")  # pathological lines are passed over there
     return rules
-
-
-def _written_by_a_person(line: str) -> bool:
-    if len(line) > MAX_IGNORE_PATTERN:
-        return False
-    return len(_WILDCARD.findall(line)) <= MAX_IGNORE_WILDCARDS
 
 
 def is_ignored(rules: IgnoreRules, rel: str) -> bool:
