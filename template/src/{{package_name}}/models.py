@@ -2,15 +2,18 @@
 
 Both are scikit-learn pipelines whose first step applies the preprocessing the prepare stage
 decided, so it is fitted on the training rows only and a saved model takes prepared features
-as they are: numeric features are imputed and standardised; categorical ones (the data
-catalog's categorical, boolean and string columns) are put in their canonical text, given a
-``missing`` category and one-hot encoded, ignoring categories training never saw.
+as they are, which are the features a client sends: numeric features go through log1p when
+prepare says so (``log_transform``), then are imputed and standardised; categorical ones
+(the data catalog's categorical, boolean and string columns) are put in their canonical
+text, given a ``missing`` category and one-hot encoded, ignoring categories training never
+saw.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from crisp_ml.runtime.config import ConfigError
 from crisp_ml.runtime.schema import as_category_text
 from sklearn.compose import ColumnTransformer
@@ -47,9 +50,12 @@ BASELINE_STRATEGIES = {
 MISSING_CATEGORY = "(missing)"
 
 
-def numeric_preprocessing(decisions: dict[str, Any]) -> Pipeline:
-    """Imputation and, if decided, standardisation of the numeric features."""
-    steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy=decisions["imputation"]))]
+def numeric_preprocessing(decisions: dict[str, Any], *, log1p: bool = False) -> Pipeline:
+    """log1p if asked, then imputation and, if decided, standardisation of numeric features."""
+    steps: list[tuple[str, Any]] = []
+    if log1p:  # before imputing: a missing value stays missing, then gets the logged median
+        steps.append(("log1p", FunctionTransformer(np.log1p, feature_names_out="one-to-one")))
+    steps.append(("impute", SimpleImputer(strategy=decisions["imputation"])))
     if decisions.get("standardize"):
         steps.append(("scale", StandardScaler()))
     return Pipeline(steps)
@@ -68,10 +74,17 @@ def categorical_preprocessing() -> Pipeline:
 
 def preprocessing(decisions: dict[str, Any]) -> list[tuple[str, Any]]:
     """The pipeline step for the prepare stage's ``model_preprocessing`` decisions: the
-    categorical features (``categorical``) encoded, every other feature numeric."""
+    categorical features (``categorical``) encoded, the ``log1p`` ones logged, every other
+    feature numeric."""
     categorical = list(decisions.get("categorical") or [])
+    logged = [name for name in decisions.get("log1p") or [] if name not in categorical]
+    parts: list[tuple[str, Any, list[str]]] = [
+        ("categorical", categorical_preprocessing(), categorical)
+    ]
+    if logged:
+        parts.append(("logged", numeric_preprocessing(decisions, log1p=True), logged))
     transformer = ColumnTransformer(
-        [("categorical", categorical_preprocessing(), categorical)],
+        parts,
         remainder=numeric_preprocessing(decisions),
         verbose_feature_names_out=False,
     )
