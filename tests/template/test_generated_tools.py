@@ -378,7 +378,8 @@ def test_github_retraining_promotes_only_after_the_gate_job(github_project: Path
     assert 'pip install "crisp-ml==' in gate_commands
     steps = [step.get("run", "") for step in jobs["retrain"]["steps"]]
     repro = next(i for i, run_ in enumerate(steps) if "dvc repro" in run_)
-    push = next(i for i, run_ in enumerate(steps) if run_.strip() == "dvc push")
+    # pushed through the wrapper that names the fix for a refused or missing credential
+    push = next(i for i, run_ in enumerate(steps) if "crisp_ml.runtime.tags --push-only" in run_)
     assert repro < push, "the promoted data and model are pushed before the pull request"
 
 
