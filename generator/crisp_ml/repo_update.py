@@ -107,6 +107,8 @@ class RepoResult:
     conflicts: list[Conflict] = field(default_factory=list)
     kept_deleted: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # files the new template no longer has
+    # What the template's migrations printed (a kept team-changed file, how to finish).
+    migration_notes: list[str] = field(default_factory=list)
     lint_before: LintSummary | None = None
     lint_after: LintSummary | None = None
     new_lint_errors: list[tuple[str, str]] = field(default_factory=list)
@@ -123,6 +125,7 @@ class RepoResult:
             "conflicts": [{"path": c.path, "kind": c.kind} for c in self.conflicts],
             "kept_deleted": self.kept_deleted,
             "removed": self.removed,
+            "migration_notes": self.migration_notes,
             "lint": {
                 "before": self.lint_before.to_json() if self.lint_before else None,
                 "after": self.lint_after.to_json() if self.lint_after else None,
@@ -245,7 +248,7 @@ def _update_checkout(
     if options.lint:
         result.lint_before = run_crisp_lint(checkout)
     interrupt.check()
-    _run_copier(checkout, options, trusted, relative_to=project)
+    result.migration_notes = _run_copier(checkout, options, trusted, relative_to=project)
     result.to_version = _recorded_commit(checkout)
     result.kept_deleted = _delete_resurrected_files(worktree)
     changed = status_paths(worktree)
@@ -363,8 +366,11 @@ def _check_source(project: Path, source: str | None) -> None:
         )
 
 
-def _run_copier(checkout: Path, options: UpdateOptions, trusted: bool, relative_to: Path) -> None:
-    """``copier update`` in its own process: merge inline, keep answers, run no _tasks.
+def _run_copier(
+    checkout: Path, options: UpdateOptions, trusted: bool, relative_to: Path
+) -> list[str]:
+    """``copier update`` in its own process: merge inline, keep answers, run no _tasks;
+    return what the template's migrations printed (their lines start with ``migration``).
 
     Copier resolves a relative ``_src_path`` from its working directory, so it runs in
     ``relative_to`` (the user's project root, as check-update reads it), never in the
@@ -398,6 +404,13 @@ def _run_copier(checkout: Path, options: UpdateOptions, trusted: bool, relative_
         raise _Stop(Status.FAILED, f"cannot run copier ({error}): reinstall crisp-ml") from None
     if done.returncode != 0:
         raise _Stop(Status.FAILED, _copier_failure(done.stderr))
+    return migration_notes(done.stdout + "\n" + done.stderr)
+
+
+def migration_notes(output: str) -> list[str]:
+    """The lines Copier's output holds from the template's migrations (migrations/*.py
+    start each line with ``migration``), which the captured output would otherwise hide."""
+    return [line.strip() for line in output.splitlines() if line.startswith("migration")]
 
 
 def _copier_failure(stderr: str) -> str:

@@ -44,6 +44,11 @@ def fleet_table(run: FleetRun) -> str:
         + row[-1]
         for row in rows
     ]
+    notes = [(r.repo, note) for r in run.results for note in r.migration_notes]
+    if notes:
+        lines.append("")
+        lines.append("The template's migrations said:")
+        lines.extend(f"  {repo}: {note}" for repo, note in notes)
     counts = Counter(result.status for result in run.results)
     totals = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts.get(s))
     count = len(run.results)

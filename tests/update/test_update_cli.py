@@ -148,3 +148,25 @@ def test_only_copiers_own_refusal_asks_for_trust():
     assert _copier_failure(traceback) == (
         "copier update failed: ValueError: Local template must be a directory."
     )
+
+
+def test_what_the_migrations_said_is_in_the_report():
+    from crisp_ml.fleet import FleetRun
+    from crisp_ml.repo_update import RepoResult, Status, migration_notes
+    from crisp_ml.report import fleet_table
+
+    copier_output = (
+        "Updating to template version 2.0.0\n"
+        "migration runtime_split: kept src/pkg/gate.py: your team changed it, ...\n"
+        "    conflict in README.md\n"
+        "migration: the MLflow experiment stays 'demo' (answer mlflow_experiment)\n"
+    )
+    notes = migration_notes(copier_output)
+    assert notes == [
+        "migration runtime_split: kept src/pkg/gate.py: your team changed it, ...",
+        "migration: the MLflow experiment stays 'demo' (answer mlflow_experiment)",
+    ]
+    result = RepoResult("team/churn", Status.UPDATED, migration_notes=notes)
+    table = fleet_table(FleetRun([result], 1.0))
+    assert "  team/churn: migration runtime_split: kept src/pkg/gate.py" in table
+    assert result.to_json()["migration_notes"] == notes

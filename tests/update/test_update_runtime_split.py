@@ -320,4 +320,6 @@ def test_crisp_ml_update_commits_the_migration_and_lists_the_deleted_copies(pre_
     assert repo["status"] == "updated"
     assert f"src/{PACKAGE}/gate.py" in repo["removed"]
     assert "tests/test_gate.py" in repo["removed"]
+    # What the migration printed reaches the report (crisp-ml captures Copier's output).
+    assert any(n.startswith("migration runtime_split: deleted") for n in repo["migration_notes"])
     assert git(project, "status", "--porcelain") == ""
