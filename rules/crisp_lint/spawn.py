@@ -8,6 +8,7 @@ until a deadline, and kills the command when it passes; elsewhere it is subproce
 
 from __future__ import annotations
 
+import contextlib  # typing, which every run imports, imports it already
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -56,7 +57,8 @@ def run(args: Sequence[str], timeout: float, env: Mapping[str, str] | None = Non
     try:
         output = _read_until_eof((out_read, err_read), time.monotonic() + timeout)
     except BaseException:  # the deadline, or Ctrl-C: the command goes too
-        os.kill(pid, _SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # ended meanwhile: reaped below
+            os.kill(pid, _SIGKILL)
         raise
     finally:
         os.close(out_read)
