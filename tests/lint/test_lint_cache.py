@@ -22,7 +22,7 @@ from crisp_lint.cache import ENV_OFF, open_cache
 from crisp_lint.cli import run
 
 # A token of a known format (GEN020), split so that this file holds none.
-TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+LEAKED = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 PROJECT = {
     "pyproject.toml": '[tool.crisp-lint]\nselect = ["GEN"]\n',
     "params.yaml": "seed: 1\n",
@@ -68,7 +68,7 @@ def test_a_second_run_reports_the_same_from_the_cache(make_repo: RepoMaker) -> N
 def test_a_secret_written_into_a_scanned_file_is_found(make_repo: RepoMaker) -> None:
     root = make_repo(PROJECT, commit=True)
     assert "GEN020" not in codes(lint(root)[1])
-    edit(root / "notes.md", f"# Notes\n\ntoken {TOKEN}\n")
+    edit(root / "notes.md", f"# Notes\n\ntoken {LEAKED}\n")
     assert "GEN020" in codes(lint(root)[1])
 
 
@@ -99,7 +99,7 @@ def test_a_deleted_file_leaves_the_cache(make_repo: RepoMaker) -> None:
 
 
 def test_a_corrupt_cache_is_ignored_and_replaced(make_repo: RepoMaker) -> None:
-    root = make_repo({**PROJECT, "notes.md": f"token {TOKEN}\n"}, commit=True)
+    root = make_repo({**PROJECT, "notes.md": f"token {LEAKED}\n"}, commit=True)
     first = lint(root)
     cache_file = root / ".git" / "crisp-lint" / "cache"
     for garbage in (b"", b"\x00\xff not marshal", cache_file.read_bytes()[:40]):
@@ -193,7 +193,7 @@ def test_a_warm_run_on_a_generated_project_imports_no_parser(
 def test_in_process_runs_print_the_same_with_and_without_the_cache(
     make_repo: RepoMaker,
 ) -> None:
-    root = make_repo({**PROJECT, "notes.md": f"token {TOKEN}\n"}, commit=True)
+    root = make_repo({**PROJECT, "notes.md": f"token {LEAKED}\n"}, commit=True)
     outputs = []
     for args in ((), (), ("--no-cache",)):
         out = io.StringIO()
