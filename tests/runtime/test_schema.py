@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
+import crisp_ml.runtime.schema as schema_module
 from crisp_ml.runtime.config import ConfigError
 from crisp_ml.runtime.schema import (
     CATALOG_FILE,
@@ -185,6 +186,57 @@ def test_records_out_of_range_or_not_allowed_are_refused(catalog: Catalog) -> No
     records = [{"age": 140, "income": 1.0, "city": "Rome", "member": False}]
     _, violations = check_records(catalog, records)
     assert checks(violations) == {(0, "age", "less_than_or_equal_to"), (0, "city", "isin")}
+
+
+# Requests that pass, and requests one value of which fails a check the JSON types let by.
+PASSING_REQUESTS = [
+    [{"age": 40, "income": 2500, "city": "Paris", "member": True}],
+    [{"age": None, "income": None, "city": "Lyon", "member": None}],
+    [{"age": 18.0, "income": 0, "city": "Nantes", "member": False}] * 3,
+]
+FAILING_VALUES = [
+    ("age", 17),  # below the range
+    ("age", 40.5),  # not whole
+    ("income", -1.0),  # below the range
+    ("city", "Rome"),  # not allowed
+    ("city", None),  # not nullable
+]
+
+
+PANDERA_VALIDATE = schema_module._validate
+
+
+def _pandera_way(catalog: Catalog, records: list[dict[str, Any]]) -> Any:
+    names = [c.name for c in catalog.features]
+    frame = pd.DataFrame([{n: r.get(n) for n in names} for r in records], columns=names)
+    schema = frame_schema(catalog, include_target=False, include_key=False)
+    return PANDERA_VALIDATE(schema, frame)
+
+
+@pytest.mark.parametrize("records", PASSING_REQUESTS)
+def test_a_passing_request_gets_the_frame_pandera_would_give(
+    catalog: Catalog, records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """check_records builds a plainly valid request's frame without pandera (for speed):
+    it must be pandera's own, value for value and dtype for dtype."""
+
+    def not_asked(*_: Any) -> Any:
+        raise AssertionError("a plainly valid request went to pandera")
+
+    monkeypatch.setattr(schema_module, "_validate", not_asked)
+    frame, violations = check_records(catalog, records)
+    monkeypatch.undo()
+    expected, found = _pandera_way(catalog, records)
+    assert violations == found == []
+    pd.testing.assert_frame_equal(frame, expected[frame.columns])
+
+
+@pytest.mark.parametrize(("column", "value"), FAILING_VALUES)
+def test_a_failing_value_gets_pandera_s_verdict(catalog: Catalog, column: str, value: Any) -> None:
+    records = [{**PASSING_REQUESTS[0][0], column: value}]
+    _, violations = check_records(catalog, records)
+    assert violations and violations == _pandera_way(catalog, records)[1]
+    assert {v.column for v in violations} == {column}
 
 
 @pytest.mark.parametrize("records", [[], "not a list", [["a", "list"]]])
