@@ -19,6 +19,7 @@ timestamp (git calls such entries "racily clean").
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import sys
@@ -32,7 +33,7 @@ ENV_OFF = "CRISP_LINT_NO_CACHE"
 FOLDER = "crisp-lint"
 # Generous for file systems with coarse timestamps (FAT keeps 2 s).
 RACY_NS = 3_000_000_000
-_FORMAT = (1, __version__, sys.version_info[:2])
+_FORMAT = (2, __version__, sys.version_info[:2])
 MISS = object()
 
 Signature = tuple[int, int, int, int]
@@ -57,7 +58,9 @@ class FileCache:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path  # None: the cache is off
-        self._entries: dict[str, dict[str, tuple[Signature, Any]]] | None = None
+        # section -> key -> (signature, the value marshalled): stored as bytes, so a value a
+        # rule changes in memory is not what the next run reads, and unused ones stay unread.
+        self._entries: dict[str, dict[str, tuple[Signature, bytes]]] | None = None
         self._used: dict[str, set[str]] = {}
         self._complete: set[str] = set()
         self._changed = False
@@ -71,10 +74,14 @@ class FileCache:
         if self.path is None or sig is None:
             return MISS
         entry = self._section(section).get(key)
-        if entry is None or entry[0] != sig:
+        if not (isinstance(entry, tuple) and len(entry) == 2 and entry[0] == sig):
+            return MISS
+        try:
+            value = marshal.loads(entry[1])
+        except (EOFError, ValueError, TypeError):
             return MISS
         self._used.setdefault(section, set()).add(key)
-        return entry[1]
+        return value
 
     def put(self, section: str, key: str, sig: Signature | None, value: Any) -> None:
         """Keep ``value`` for ``key`` unless the file changed too recently to be sure."""
@@ -82,10 +89,10 @@ class FileCache:
         if self.path is None or sig is None or max(sig[1], sig[2]) > time.time_ns() - RACY_NS:
             return
         try:
-            marshal.dumps(value)  # dates from YAML, say, cannot be stored: not cached
-        except ValueError:
+            blob = marshal.dumps(value)
+        except ValueError:  # dates from YAML, say, cannot be stored: not cached
             return
-        self._section(section)[key] = (sig, value)
+        self._section(section)[key] = (sig, blob)
         self._used.setdefault(section, set()).add(key)
         self._changed = True
 
@@ -109,20 +116,21 @@ class FileCache:
                 self._changed = True
         if not self._changed:
             return
+        scratch = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(exist_ok=True)
-            scratch = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
             scratch.write_bytes(marshal.dumps((_FORMAT, self._entries)))
             os.replace(scratch, self.path)  # a reader sees the old file or the new one
-        except (OSError, ValueError):
-            pass  # a read-only checkout, a full disk: the next run does the work again
+        except (OSError, ValueError):  # a read-only checkout, a full disk: next run redoes it
+            with contextlib.suppress(OSError):
+                scratch.unlink(missing_ok=True)
 
-    def _section(self, section: str) -> dict[str, tuple[Signature, Any]]:
+    def _section(self, section: str) -> dict[str, tuple[Signature, bytes]]:
         if self._entries is None:
             self._entries = self._load()
         return self._entries.setdefault(section, {})
 
-    def _load(self) -> dict[str, dict[str, tuple[Signature, Any]]]:
+    def _load(self) -> dict[str, dict[str, tuple[Signature, bytes]]]:
         try:
             stored = marshal.loads(self.path.read_bytes()) if self.path else None
         except (OSError, EOFError, ValueError, TypeError):

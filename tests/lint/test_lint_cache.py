@@ -202,3 +202,16 @@ def test_in_process_runs_print_the_same_with_and_without_the_cache(
         outputs.append(out.getvalue())
     assert outputs[0] == outputs[1] == outputs[2]
     assert "GEN020" in outputs[0]
+
+
+def test_a_value_changed_in_memory_is_not_what_the_next_run_reads(
+    make_repo: RepoMaker,
+) -> None:
+    root = make_repo(PROJECT, commit=True)
+    cache = open_cache(root)
+    sig = cache_module.signature(root / "params.yaml")
+    value = {"seed": 1}
+    cache.put("yaml", "params.yaml", sig, value)
+    value["seed"] = 2  # a rule that edits the parsed document it was given
+    cache.save()
+    assert open_cache(root).get("yaml", "params.yaml", sig) == {"seed": 1}
