@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from crisp_lint.model import CODE_PREFIX, LIFECYCLE, Phase, split_lines
 
 if TYPE_CHECKING:
-    from crisp_lint.cache import FileCache
+    from crisp_lint.cache import FileCache, Signature
 
 TABLE = "tool.crisp-lint"
 KEYS = (
@@ -75,7 +75,7 @@ class Config(NamedTuple):
     source: str | None = None
     source_text: str = ""  # left out of repr: a whole file
     # The file's signature just before it was read (crisp_lint.cache); left out of repr.
-    source_signature: tuple[int, int, int, int] | None = None
+    source_signature: Signature | None = None
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in zip(self._fields[:-2], self[:-2], strict=True))
@@ -117,7 +117,7 @@ def load_config(
 
 def _read_toml(
     path: Path, cache: FileCache | None = None, key: str = ""
-) -> tuple[dict[str, Any], str, tuple[int, int, int, int] | None]:
+) -> tuple[dict[str, Any], str, Signature | None]:
     """The parsed file, its text, and its signature before the read (None without cache)."""
     from crisp_lint.bounded import read_bytes  # never blocks on a FIFO, bounded in size
     from crisp_lint.cache import MISS, signature

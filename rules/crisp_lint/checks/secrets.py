@@ -26,6 +26,7 @@ import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
+from crisp_lint.cache import MISS, signature
 from crisp_lint.checks._regex import LazyPattern, lazy
 from crisp_lint.checks.general import DVC_CONFIG
 from crisp_lint.credentials import url_credentials
@@ -322,8 +323,6 @@ def _scan(repo: RepoView) -> Scan:
 def _scan_file(repo: RepoView, rel: str) -> tuple[list[Hit], dict[int, Suppression]]:
     """One file's secrets (strongest per line) and suppressions, before the allowlist:
     a function of the file alone, so the cache (crisp_lint.cache) keeps it by signature."""
-    from crisp_lint.cache import MISS, signature
-
     sig = signature(repo.root / rel, follow=False) if repo.cache.enabled else None
     stored = repo.cache.get(CACHE_SECTION, rel, sig)
     if stored is not MISS:
